@@ -1,0 +1,50 @@
+# The targets mirror CI: `make lint`, `make test`; `make run` tries all four decoys locally.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
+
+.PHONY: run test deps venv lint typecheck docs unit integration bench images chart-lint clean
+
+# All four decoys on 127.0.0.1, unprivileged ports, JSON events on stdout. Ctrl-C stops them.
+run: venv
+	$(BIN)/python -m honeypods run
+
+# Installs what the tests need (system packages need root), then runs every check and test.
+test: deps venv lint typecheck
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+deps:
+	bash scripts/install-deps.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all,test,dev]'
+	touch $@
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+# Regenerates the event schema and docs/events.md from the catalogue in events.py.
+docs: venv
+	$(BIN)/python -m honeypods.events
+
+unit: venv
+	$(BIN)/python -m pytest tests/unit
+
+integration: venv
+	$(BIN)/python -m pytest tests/integration
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .tools build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,177 @@
+"""The runner: ``honeypods run [DECOY ...]`` runs one or more decoys in one process.
+
+Start-up order: configure logging, read and validate the settings (exit 2 on error), raise the
+open-file limit, start the metrics endpoint, start each decoy, then report ready. SIGTERM or SIGINT
+flips readiness off, closes the listeners, ends open connections with ``session.closed`` events,
+writes ``honeypods.stop`` and exits 0 well within Kubernetes' default 30 s grace (5 s at most).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import resource
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from honeypods import __version__, events, metrics
+from honeypods.config import DECOYS, ConfigError, Settings, load
+from honeypods.guard import Running
+
+STOP_TIMEOUT = 3.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="honeypods",
+        description="Run honeypods decoys. Settings come from HONEYPODS_* environment variables; "
+        "see docs/configuration.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"honeypods {__version__}")
+    parser.add_argument(
+        "command_or_decoy",
+        nargs="*",
+        metavar="DECOY",
+        help=f"decoys to run: {', '.join(DECOYS)} (default: all); an optional leading 'run' is "
+        "accepted",
+    )
+    parser.add_argument("--host", help="address to bind (HONEYPODS_HOST)")
+    parser.add_argument("--metrics-port", type=int, help="metrics port (HONEYPODS_METRICS_PORT)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set any HONEYPODS_* variable, e.g. --set HONEYPODS_MYSQL_PORT=3307",
+    )
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    if args.host is not None:
+        out["HONEYPODS_HOST"] = args.host
+        out.setdefault("HONEYPODS_METRICS_HOST", args.host)
+    if args.metrics_port is not None:
+        out["HONEYPODS_METRICS_PORT"] = str(args.metrics_port)
+    return out
+
+
+def _raise_nofile() -> None:
+    # Every held connection is a descriptor; the soft default (often 1024) would cap a decoy far
+    # below its configured concurrency.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def _start(settings: Settings, decoy: str) -> Running:
+    module: Any = importlib.import_module(f"honeypods.{decoy}")
+    return await module.start(  # type: ignore[no-any-return]
+        settings.configs[decoy],
+        limits=settings.limits[decoy],
+        host=settings.common.host,
+        metrics_port=settings.common.metrics_port,
+    )
+
+
+async def _summaries(running: dict[str, Running], interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        for decoy, run in running.items():
+            events.emit("honeypods.summary", decoy, {"honeypod.counts": dict(run.guard.counts)})
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run the configured decoys until ``stop`` is set or SIGTERM/SIGINT arrives."""
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    received: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig.name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal, sig)
+
+    common = settings.common
+    metrics_server = None
+    if common.metrics_port:
+        metrics_server = await metrics.start_server(common.metrics_host, common.metrics_port)
+        events.emit(
+            "honeypods.start",
+            "runner",
+            {
+                "honeypod.addresses": [f"{common.metrics_host}:{common.metrics_port}"],
+                "service.version": __version__,
+            },
+        )
+    running: dict[str, Running] = {}
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for decoy in settings.decoys:
+            run = running[decoy] = await _start(settings, decoy)
+            events.emit(
+                "honeypods.start",
+                decoy,
+                {"honeypod.addresses": run.addresses, "service.version": __version__},
+            )
+        if common.summary_interval:
+            tasks.append(loop.create_task(_summaries(running, common.summary_interval)))
+        metrics.set_ready(True)
+        await stop.wait()
+    finally:
+        metrics.set_ready(False)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*(run.stop(STOP_TIMEOUT) for run in running.values()))
+        for decoy, run in running.items():
+            events.emit("honeypods.summary", decoy, {"honeypod.counts": dict(run.guard.counts)})
+        if metrics_server is not None:
+            metrics_server.close()
+        fields = {"honeypod.signal": received[0]} if received else {}
+        events.emit("honeypods.stop", "runner", fields)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    decoys = list(args.command_or_decoy)
+    if decoys and decoys[0] == "run":
+        decoys = decoys[1:]
+    events.configure_logging()
+    events.add_observer(metrics.observe)
+    try:
+        settings = load(decoys, overrides=_overrides(args))
+    except ConfigError as exc:
+        events.emit("honeypods.config_error", "runner", {"error.message": str(exc)}, level="error")
+        print(f"honeypods: configuration error: {exc}", file=sys.stderr)
+        return 2
+    level = getattr(logging, settings.common.log_level.upper())
+    logging.getLogger().setLevel(level)
+    _raise_nofile()
+    try:
+        asyncio.run(serve(settings))
+    except OSError as exc:
+        # A port already taken or not permitted: a configuration problem the operator must see.
+        message = f"cannot listen: {exc.strerror or exc}"
+        events.emit("honeypods.config_error", "runner", {"error.message": message}, level="error")
+        print(f"honeypods: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,342 @@
+"""Configuration: environment variables (and ``--set`` flags) into frozen dataclasses.
+
+Rules this module keeps:
+
+* Every setting is a dataclass field with its default here, and nowhere else; the chart's
+  values.yaml repeats the defaults and a test checks they agree.
+* A field ``foo`` of the shared ``Common`` settings is read from ``HONEYPODS_FOO``. A field ``foo``
+  of a decoy's settings is read from ``HONEYPODS_<DECOY>_FOO``. Connection limits (``Limits``) are
+  read per decoy first (``HONEYPODS_MYSQL_IDLE_TIMEOUT``), then shared (``HONEYPODS_IDLE_TIMEOUT``),
+  then the decoy's own default.
+* Everything is parsed and validated at start. A bad value raises ``ConfigError`` naming the
+  variable; the runner logs it and exits with status 2.
+* The embedded defaults are for trying the suite locally: loopback, unprivileged ports. Images and
+  the chart set the real addresses and ports through the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import math
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from honeypods.guard import Limits
+
+DECOYS: Final = ("portscan", "web", "mysql", "ssh")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Common:
+    """Settings shared by every decoy in the process."""
+
+    # Address the decoys bind; 0.0.0.0 or :: in a container.
+    host: str = "127.0.0.1"
+    # Address and port of /metrics, /healthz, /readyz; port 0 turns the endpoint off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9478
+    # Pod or host name recorded in every event (set from the Downward API in the chart).
+    host_name: str = ""
+    # Level of library diagnostics routed into the stream: debug, info, warning, error.
+    log_level: str = "warning"
+    # Seconds between honeypods.summary events with exact counts; 0 turns them off.
+    summary_interval: float = 300.0
+
+
+@dataclass(frozen=True)
+class PortscanConfig:
+    """IP enumeration / port-scan responder."""
+
+    # Ports to listen on: commonly probed services and Kubernetes components. Ranges (a-b) allowed.
+    ports: tuple[int, ...] = (
+        2375, 2376, 2379, 2380, 5000, 5432, 5601, 5900, 6379, 6443, 8000, 8081, 8888, 9000,
+        9200, 10250, 10255, 10256, 11211, 15672, 27017,
+    )  # fmt: skip
+    # Distinct ports from one source within `window` seconds that make a port scan.
+    scan_threshold: int = 4
+    scan_window: float = 600.0
+    # After the threshold is crossed, wait this long to collect the rest of the scan's ports.
+    scan_report_delay: float = 2.0
+    # Sources tracked at once by the detector; the oldest is forgotten beyond this.
+    scan_max_sources: int = 10000
+    # First bytes recorded per connection, and how long to wait for them.
+    capture_bytes: int = 4096
+    capture_timeout: float = 5.0
+    # Packet sensor (needs CAP_NET_RAW): sees pings and SYNs to closed ports. off | on.
+    sensor: str = "off"
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """Fake internal dashboard behind an nginx persona."""
+
+    port: int = 8080
+    tls_port: int = 8443  # 0 turns HTTPS off
+    # The persona: exactly what nginx of this version sends in Server and its error pages.
+    server_version: str = "1.22.1"
+    title: str = "Internal Operations Dashboard"
+    product: str = "OpsConsole"
+    # PEM files for HTTPS (a Secret in the chart); when unset, a self-signed pair is made at start.
+    tls_cert: str = ""
+    tls_key: str = ""
+    # Subject names of the generated certificate.
+    tls_common_name: str = "dashboard.internal"
+    tls_sans: tuple[str, ...] = ("dashboard.internal", "localhost")
+    # Seconds before a failed login answers, as a real password check would take.
+    login_delay: float = 0.4
+
+
+@dataclass(frozen=True)
+class MysqlConfig:
+    """MySQL wire-protocol stub."""
+
+    port: int = 3306
+    server_version: str = "8.0.36"
+    # Logins let in, user:password, comma-separated; an empty password is written `root:`.
+    accept: tuple[str, ...] = ("root:", "root:root", "root:password", "root:123456", "admin:admin")
+    # Largest packet accepted from a client before the connection is refused.
+    max_packet_size: int = 1 << 20
+
+
+@dataclass(frozen=True)
+class SshConfig:
+    """SSH lure with an OpenSSH persona."""
+
+    port: int = 2222
+    # Identification string sent first, without the trailing CR LF.
+    server_version: str = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"
+    # Directory holding ssh_host_{ed25519,ecdsa,rsa}_key; empty or missing keys are generated.
+    host_key_dir: str = ""
+    # Credentials let in (user:password); empty refuses everyone, as a lure should by default.
+    accept: tuple[str, ...] = ()
+    max_auth_tries: int = 6
+    login_grace_time: float = 120.0
+
+
+# Connection limits that differ from the shared defaults, per decoy: what the real service does.
+LIMIT_DEFAULTS: Final[Mapping[str, Mapping[str, Any]]] = {
+    "portscan": {"idle_timeout": 30.0, "deadline": 60.0, "max_bytes_in": 65536},
+    "web": {"idle_timeout": 60.0, "deadline": 300.0},  # nginx client_header_timeout 60s
+    "mysql": {"idle_timeout": 120.0, "deadline": 900.0},
+    "ssh": {"idle_timeout": 120.0, "deadline": 600.0},  # LoginGraceTime 120s
+}
+
+DECOY_CONFIGS: Final[Mapping[str, type]] = {
+    "portscan": PortscanConfig,
+    "web": WebConfig,
+    "mysql": MysqlConfig,
+    "ssh": SshConfig,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one process runs with."""
+
+    common: Common
+    decoys: tuple[str, ...]
+    configs: Mapping[str, Any] = field(default_factory=dict)
+    limits: Mapping[str, Limits] = field(default_factory=dict)
+
+
+# -- parsing ----------------------------------------------------------------------------------------
+
+
+def _parse(name: str, raw: str, kind: Any) -> Any:
+    origin = typing.get_origin(kind)
+    try:
+        if kind is bool:
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("expected true or false")
+        if kind is int:
+            return int(raw.strip(), 0)
+        if kind is float:
+            value = float(raw.strip())
+            if not math.isfinite(value):
+                raise ValueError("expected a finite number")
+            return value
+        if kind is str:
+            return raw.strip()
+        if origin is tuple:
+            (item,) = {a for a in typing.get_args(kind) if a is not Ellipsis}
+            parts = [p.strip() for p in raw.split(",") if p.strip()]
+            if item is int:
+                return tuple(_ports(parts))
+            return tuple(parts)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r}: {exc}") from None
+    raise ConfigError(f"{name}: unsupported type {kind!r}")  # pragma: no cover - programming error
+
+
+def _ports(parts: list[str]) -> list[int]:
+    out: list[int] = []
+    for part in parts:
+        lo, _, hi = part.partition("-")
+        first, last = int(lo, 10), int(hi or lo, 10)
+        if first > last:
+            raise ValueError(f"range {part} is backwards")
+        out.extend(range(first, last + 1))
+    return sorted(set(out))
+
+
+def _fill(cls: type, prefix: str, env: Mapping[str, str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        name = f"{prefix}{f.name.upper()}"
+        if name in env:
+            values[f.name] = _parse(name, env[name], hints[f.name])
+    return cls(**values)
+
+
+def _limits(decoy: str, env: Mapping[str, str]) -> Limits:
+    hints = typing.get_type_hints(Limits)
+    values: dict[str, Any] = dict(LIMIT_DEFAULTS.get(decoy, {}))
+    for f in dataclasses.fields(Limits):
+        for name in (f"HONEYPODS_{decoy.upper()}_{f.name.upper()}", f"HONEYPODS_{f.name.upper()}"):
+            if name in env:
+                values[f.name] = _parse(name, env[name], hints[f.name])
+                break
+    limits = Limits(**values)
+    for f in dataclasses.fields(Limits):
+        if getattr(limits, f.name) <= 0:
+            raise ConfigError(f"HONEYPODS_{decoy.upper()}_{f.name.upper()} must be positive")
+    return limits
+
+
+def _check_port(name: str, port: int) -> None:
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{name}={port}: a port is 0-65535")
+
+
+def _check_host(name: str, host: str) -> None:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(f"{name}={host!r}: expected an IP address such as 0.0.0.0") from None
+
+
+def _validate(settings: Settings) -> None:
+    c = settings.common
+    _check_host("HONEYPODS_HOST", c.host)
+    _check_host("HONEYPODS_METRICS_HOST", c.metrics_host)
+    _check_port("HONEYPODS_METRICS_PORT", c.metrics_port)
+    if c.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(
+            f"HONEYPODS_LOG_LEVEL={c.log_level!r}: one of debug, info, warning, error"
+        )
+    if c.summary_interval < 0:
+        raise ConfigError("HONEYPODS_SUMMARY_INTERVAL must be 0 (off) or positive")
+    used: dict[int, str] = {}
+    if c.metrics_port:
+        used[c.metrics_port] = "HONEYPODS_METRICS_PORT"
+
+    def claim(name: str, port: int) -> None:
+        _check_port(name, port)
+        if port and port in used and c.metrics_host == c.host:
+            raise ConfigError(f"{name}={port}: already used by {used[port]}")
+        if port:
+            used[port] = name
+
+    for decoy in settings.decoys:
+        cfg = settings.configs[decoy]
+        upper = decoy.upper()
+        if isinstance(cfg, PortscanConfig):
+            if not cfg.ports:
+                raise ConfigError("HONEYPODS_PORTSCAN_PORTS: at least one port")
+            for port in cfg.ports:
+                claim("HONEYPODS_PORTSCAN_PORTS", port)
+            if cfg.scan_threshold < 2:
+                raise ConfigError("HONEYPODS_PORTSCAN_SCAN_THRESHOLD must be at least 2")
+            if cfg.sensor not in ("off", "on"):
+                raise ConfigError(f"HONEYPODS_PORTSCAN_SENSOR={cfg.sensor!r}: off or on")
+            for name in ("scan_window", "scan_report_delay", "capture_timeout"):
+                if getattr(cfg, name) <= 0:
+                    raise ConfigError(f"HONEYPODS_PORTSCAN_{name.upper()} must be positive")
+            if cfg.capture_bytes <= 0 or cfg.scan_max_sources <= 0:
+                raise ConfigError("HONEYPODS_PORTSCAN capture_bytes/scan_max_sources: positive")
+        else:
+            claim(f"HONEYPODS_{upper}_PORT", cfg.port)
+        if isinstance(cfg, WebConfig):
+            claim("HONEYPODS_WEB_TLS_PORT", cfg.tls_port)
+            if bool(cfg.tls_cert) != bool(cfg.tls_key):
+                raise ConfigError("HONEYPODS_WEB_TLS_CERT and HONEYPODS_WEB_TLS_KEY go together")
+            for name in (cfg.tls_cert, cfg.tls_key):
+                if name and not Path(name).is_file():
+                    raise ConfigError(f"HONEYPODS_WEB_TLS_CERT/KEY: no file {name}")
+        if isinstance(cfg, MysqlConfig | SshConfig):
+            for cred in cfg.accept:
+                if ":" not in cred:
+                    raise ConfigError(f"HONEYPODS_{upper}_ACCEPT: {cred!r} is not user:password")
+        if isinstance(cfg, SshConfig) and not cfg.server_version.startswith("SSH-2.0-"):
+            raise ConfigError("HONEYPODS_SSH_SERVER_VERSION must start with SSH-2.0-")
+
+
+def load(
+    decoys: tuple[str, ...] | list[str],
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read and validate the settings for the named decoys.
+
+    Args:
+        decoys: which decoys to run; an empty list means all of them.
+        env: the environment (``os.environ`` by default).
+        overrides: ``NAME=VALUE`` pairs from the command line; they win over ``env``.
+
+    Raises:
+        ConfigError: a decoy name or a setting is invalid.
+    """
+    merged = dict(os.environ if env is None else env)
+    if overrides:
+        for name in overrides:
+            if not name.startswith("HONEYPODS_"):
+                raise ConfigError(f"--set {name}: settings are named HONEYPODS_*")
+        merged.update(overrides)
+    chosen = tuple(decoys) or DECOYS
+    for decoy in chosen:
+        if decoy not in DECOYS:
+            raise ConfigError(f"unknown decoy {decoy!r}; choose from {', '.join(DECOYS)}")
+    _reject_unknown(merged)
+    settings = Settings(
+        common=_fill(Common, "HONEYPODS_", merged),
+        decoys=tuple(dict.fromkeys(chosen)),
+        configs=types.MappingProxyType(
+            {d: _fill(DECOY_CONFIGS[d], f"HONEYPODS_{d.upper()}_", merged) for d in chosen}
+        ),
+        limits=types.MappingProxyType({d: _limits(d, merged) for d in chosen}),
+    )
+    _validate(settings)
+    return settings
+
+
+def known_names() -> set[str]:
+    """Every HONEYPODS_* variable this version understands."""
+    names = {f"HONEYPODS_{f.name.upper()}" for f in dataclasses.fields(Common)}
+    names |= {f"HONEYPODS_{f.name.upper()}" for f in dataclasses.fields(Limits)}
+    for decoy, cls in DECOY_CONFIGS.items():
+        names |= {f"HONEYPODS_{decoy.upper()}_{f.name.upper()}" for f in dataclasses.fields(cls)}
+        names |= {f"HONEYPODS_{decoy.upper()}_{f.name.upper()}" for f in dataclasses.fields(Limits)}
+    return names
+
+
+def _reject_unknown(env: Mapping[str, str]) -> None:
+    # A misspelt variable silently ignored is a decoy running with settings nobody chose.
+    known = known_names()
+    for name in env:
+        if name.startswith("HONEYPODS_") and name not in known:
+            raise ConfigError(f"{name}: unknown setting")

@@ -1,0 +1,511 @@
+"""The connection guard: every accepted connection, whatever the decoy, goes through it.
+
+Rules this module keeps:
+
+1. ``session.connect`` is emitted when the connection is accepted, before any check, so even a
+   connection refused for capacity is logged.
+2. ``session.closed`` is emitted exactly once per connection, on every path (peer EOF, idle timeout,
+   total deadline, byte cap, capacity, protocol error, unexpected exception, shutdown), with the
+   reason, duration and bytes in and out.
+3. Decoys never close transports or emit lifecycle events themselves: they call
+   ``Session.close(reason)`` and the guard does the rest.
+4. Unexpected exceptions are caught here once, logged as ``honeypods.error`` and the connection is
+   closed with ``server_error``. Nothing about the exception reaches the peer.
+
+The guard sits at the asyncio ``Protocol`` level, below any library: it wraps the protocol of a
+stream handler, of aiohttp's request handler, of asyncssh's connection, or of a TLS layer started
+with ``loop.start_tls`` on its transport. The inner protocol sees a ``GuardTransport`` that counts
+bytes out and answers ``get_extra_info("honeypods.session")`` with the ``Session``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+import traceback
+import typing
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from honeypods import events, metrics
+
+# How long a close may wait for the peer to drain our last bytes before the socket is aborted.
+# A peer that stops reading must not hold the connection (and its buffers) open.
+CLOSE_GRACE: Final = 5.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-decoy connection limits.
+
+    Args:
+        max_connections: connections open at once on this decoy; more are accepted, logged and
+            closed with ``over_capacity``.
+        max_per_source: the same, per source IP.
+        idle_timeout: seconds without a byte from the peer before ``idle_timeout``.
+        deadline: seconds a connection may live in total before ``deadline``.
+        max_bytes_in: bytes the peer may send before ``limit``.
+        max_bytes_out: bytes the decoy may send before ``limit``.
+    """
+
+    max_connections: int = 8192
+    max_per_source: int = 512
+    idle_timeout: float = 60.0
+    deadline: float = 600.0
+    max_bytes_in: int = 1 << 20
+    max_bytes_out: int = 16 << 20
+
+
+RuleFor = Callable[["Session"], str]
+
+
+class Session:
+    """One connection as the decoy sees it: identity, counters and the way to end it."""
+
+    __slots__ = (
+        "_base",
+        "bytes_in",
+        "bytes_out",
+        "closed",
+        "decoy",
+        "guard",
+        "id",
+        "last_activity",
+        "local",
+        "peer",
+        "reason",
+        "rule",
+        "started",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        guard: Guard,
+        transport: asyncio.Transport,
+        peer: tuple[str, int],
+        local: tuple[str, int],
+    ) -> None:
+        self.guard = guard
+        self.decoy = guard.decoy
+        self.transport = transport
+        self.id = secrets.token_hex(8)
+        self.peer = peer
+        self.local = local
+        self.started = time.monotonic()
+        self.last_activity = self.started
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.reason: str | None = None
+        self.closed = False
+        self._base: dict[str, Any] = {
+            "honeypod.session": self.id,
+            "source.ip": peer[0],
+            "source.port": peer[1],
+            "destination.ip": local[0],
+            "destination.port": local[1],
+            "network.transport": "tcp",
+        }
+        self.rule = guard.rule_for(self)
+
+    def emit(
+        self,
+        action: str,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        rule: str | None = None,
+        level: str = "info",
+    ) -> None:
+        """Emit an event carrying this connection's identity and, by default, its rule."""
+        merged = dict(self._base)
+        if fields:
+            merged.update(fields)
+        events.emit(action, self.decoy, merged, rule=rule or self.rule, level=level)
+
+    def touch(self) -> None:
+        """Count as activity: re-arms the idle timer (incoming bytes do this on their own)."""
+        self.last_activity = time.monotonic()
+
+    def close(self, reason: str = "eof") -> None:
+        """End the connection gracefully; the first reason given is the one logged."""
+        if self.reason is None:
+            self.reason = reason
+        transport = self.transport
+        if not transport.is_closing():
+            pending = isinstance(transport, asyncio.WriteTransport) and (
+                transport.get_write_buffer_size() > 0
+            )
+            transport.close()
+            if pending:
+                # A peer that never reads would keep a closing transport alive forever.
+                asyncio.get_running_loop().call_later(CLOSE_GRACE, self.abort, reason)
+
+    def abort(self, reason: str = "eof") -> None:
+        """End the connection now, discarding unsent bytes."""
+        if self.reason is None:
+            self.reason = reason
+        if not self.closed:
+            self.transport.abort()
+
+    def error(self, exc: BaseException) -> None:
+        """Log an unexpected exception and close with ``server_error``."""
+        tb = "".join(traceback.format_exception(exc))
+        self.emit(
+            "honeypods.error",
+            {
+                "error.type": type(exc).__name__,
+                "error.message": events.clip_text(str(exc)),
+                "error.stack_trace": events.clip_text(tb, events.LONG_TEXT_CAP),
+            },
+            level="error",
+        )
+        self.abort("server_error")
+
+
+class GuardTransport(asyncio.Transport):
+    """What the inner protocol sees: the real transport, with bytes out counted and capped."""
+
+    # asyncio's start_tls checks for this; we forward everything it needs.
+    _start_tls_compatible = True
+
+    def __init__(self, proto: GuardProtocol, transport: asyncio.Transport) -> None:
+        super().__init__()
+        self._proto = proto
+        self._transport = transport
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        session = self._proto.session
+        if session is None or session.closed:
+            return
+        session.bytes_out += len(data)
+        if session.bytes_out > self._proto.guard.limits.max_bytes_out:
+            session.abort("limit")
+            return
+        self._transport.write(data)
+
+    def writelines(self, list_of_data: Any) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "honeypods.session":
+            return self._proto.session
+        return self._transport.get_extra_info(name, default)
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._proto.inner = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        assert self._proto.inner is not None  # noqa: S101 - set before the transport is handed out
+        return self._proto.inner
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        session = self._proto.session
+        if session is not None:
+            session.close(session.reason or "eof")
+        else:
+            self._transport.close()
+
+    def abort(self) -> None:
+        session = self._proto.session
+        if session is not None:
+            session.abort(session.reason or "eof")
+        else:
+            self._transport.abort()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        self._transport.write_eof()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size()
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
+
+class GuardProtocol(asyncio.Protocol):
+    """The protocol asyncio's server talks to; owns one ``Session`` and the inner protocol."""
+
+    def __init__(self, guard: Guard, inner_factory: InnerFactory) -> None:
+        self.guard = guard
+        self.inner_factory = inner_factory
+        self.inner: asyncio.BaseProtocol | None = None
+        self.session: Session | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP servers only
+        guard = self.guard
+        peer = _addr(transport.get_extra_info("peername"))
+        local = _addr(transport.get_extra_info("sockname"))
+        session = Session(guard, transport, peer, local)
+        self.session = session
+        guard.sessions.add(session)
+        guard.per_source[peer[0]] += 1
+        guard.counts["accepted"] += 1
+        metrics.connection_opened(guard.decoy)
+        session.emit("session.connect", {"honeypod.active": len(guard.sessions)})
+        if (
+            len(guard.sessions) > guard.limits.max_connections
+            or guard.per_source[peer[0]] > guard.limits.max_per_source
+        ):
+            session.abort("over_capacity")
+            return
+        self._arm(session)
+        try:
+            self.inner = self.inner_factory(session)
+            self.inner.connection_made(GuardTransport(self, transport))
+        except Exception as exc:
+            session.error(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        session = self.session
+        if session is None or session.closed:
+            return
+        session.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.inner is not None:
+            try:
+                self.inner.connection_lost(exc)
+            except Exception as inner_exc:
+                session.error(inner_exc)
+        guard = self.guard
+        guard.sessions.discard(session)
+        source = session.peer[0]
+        guard.per_source[source] -= 1
+        if guard.per_source[source] <= 0:
+            del guard.per_source[source]
+        reason = session.reason or "eof"
+        guard.counts[f"closed_{reason}"] += 1
+        metrics.connection_closed(guard.decoy, reason)
+        session.emit(
+            "session.closed",
+            {
+                "event.reason": reason,
+                "event.duration": int((time.monotonic() - session.started) * 1e9),
+                "source.bytes": session.bytes_in,
+                "destination.bytes": session.bytes_out,
+            },
+        )
+        if not guard.sessions and guard.drained is not None:
+            guard.drained.set()
+
+    # -- data ---------------------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        session = self.session
+        if session is None or session.closed or session.reason is not None:
+            return
+        session.bytes_in += len(data)
+        session.last_activity = time.monotonic()
+        if session.bytes_in > self.guard.limits.max_bytes_in:
+            session.abort("limit")
+            return
+        inner = self.inner
+        try:
+            if isinstance(inner, asyncio.BufferedProtocol):
+                _feed_buffered(inner, data)
+            elif inner is not None:
+                inner.data_received(data)  # type: ignore[attr-defined]
+        except Exception as exc:
+            session.error(exc)
+
+    def eof_received(self) -> bool | None:
+        inner = self.inner
+        if inner is None:
+            return None
+        try:
+            return inner.eof_received()  # type: ignore[attr-defined, no-any-return]
+        except Exception as exc:
+            if self.session is not None:
+                self.session.error(exc)
+            return None
+
+    def pause_writing(self) -> None:
+        if self.inner is not None:
+            self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self.inner is not None:
+            self.inner.resume_writing()
+
+    # -- timers -------------------------------------------------------------------------------------
+
+    def _arm(self, session: Session) -> None:
+        limits = self.guard.limits
+        due = min(session.last_activity + limits.idle_timeout, session.started + limits.deadline)
+        self.timer = asyncio.get_running_loop().call_at(due, self._check_timers)
+
+    def _check_timers(self) -> None:
+        # One timer per connection, re-armed lazily: data_received only stamps the time, so the
+        # hot path never touches the timer heap.
+        session = self.session
+        if session is None or session.closed:
+            return
+        now = time.monotonic()
+        limits = self.guard.limits
+        if now >= session.started + limits.deadline:
+            session.close("deadline")
+        elif now >= session.last_activity + limits.idle_timeout:
+            session.close("idle_timeout")
+        else:
+            self._arm(session)
+
+
+def _feed_buffered(proto: asyncio.BufferedProtocol, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        buf = memoryview(proto.get_buffer(len(view)))
+        n = min(len(buf), len(view))
+        if n == 0:
+            raise RuntimeError("buffered protocol offered an empty buffer")
+        buf[:n] = view[:n]
+        proto.buffer_updated(n)
+        view = view[n:]
+
+
+def _addr(sockaddr: Any) -> tuple[str, int]:
+    if isinstance(sockaddr, tuple) and len(sockaddr) >= 2:
+        return str(sockaddr[0]), int(sockaddr[1])
+    return "", 0
+
+
+InnerFactory = Callable[[Session], asyncio.BaseProtocol]
+StreamHandler = Callable[[Session, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class Guard:
+    """Limits and live sessions of one decoy.
+
+    Args:
+        decoy: the decoy's name, as in events and metrics.
+        limits: connection limits.
+        rule: the alert rule of this decoy's connection events, or a function choosing it per
+            session (the port-scan decoy maps port 22 to ``honeypod.network.ssh``).
+    """
+
+    def __init__(self, decoy: str, limits: Limits, rule: str | RuleFor) -> None:
+        self.decoy = decoy
+        self.limits = limits
+        if callable(rule):
+            self.rule_for: RuleFor = rule
+        else:
+            name = rule
+            self.rule_for = lambda _session: name
+        self.sessions: set[Session] = set()
+        self.per_source: Counter[str] = Counter()
+        self.drained: asyncio.Event | None = None
+        # Exact counts since start, for honeypods.summary: accepted, and closed per reason.
+        self.counts: Counter[str] = Counter()
+
+    def protocol_factory(self, inner: InnerFactory) -> Callable[[], asyncio.Protocol]:
+        """A factory for ``loop.create_server`` that guards each connection of ``inner``."""
+        return lambda: GuardProtocol(self, inner)
+
+    def stream_factory(
+        self, handler: StreamHandler, *, limit: int = 1 << 16
+    ) -> Callable[[], asyncio.Protocol]:
+        """A factory running ``handler(session, reader, writer)`` per connection.
+
+        When the handler returns, the connection is closed with the session's reason (``eof``
+        unless the handler set another); exceptions are rule 4's business.
+        """
+
+        def inner(session: Session) -> asyncio.BaseProtocol:
+            reader = asyncio.StreamReader(limit=limit)
+
+            async def run(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+                try:
+                    await handler(session, r, w)
+                except asyncio.CancelledError:
+                    session.abort("shutdown")
+                    raise
+                except (ConnectionError, asyncio.IncompleteReadError):
+                    session.close("eof")
+                except Exception as exc:
+                    session.error(exc)
+                else:
+                    session.close(session.reason or "eof")
+
+            return asyncio.StreamReaderProtocol(reader, run)
+
+        return self.protocol_factory(inner)
+
+    async def shutdown(self, timeout: float = 3.0) -> None:
+        """Close every open connection with ``shutdown`` and wait for their close events."""
+        if not self.sessions:
+            return
+        self.drained = asyncio.Event()
+        for session in list(self.sessions):
+            session.abort("shutdown")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drained.wait(), timeout)
+
+
+class Server(typing.Protocol):
+    """What a decoy hands the runner: an asyncio.Server, or asyncssh's acceptor."""
+
+    def close(self) -> None: ...
+
+    async def wait_closed(self) -> None: ...
+
+
+@dataclass
+class Running:
+    """A started decoy: its guard, listeners, background tasks, and where it listens."""
+
+    guard: Guard
+    servers: list[Server]
+    addresses: list[str]
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Called after the listeners close, before connections end: flush pending reports.
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    async def stop(self, timeout: float = 3.0) -> None:
+        """Stop listening, end every connection (``shutdown``), cancel background tasks."""
+        for server in self.servers:
+            server.close()
+        for task in self.tasks:
+            task.cancel()
+        for cleanup in self.cleanups:
+            cleanup()
+        await self.guard.shutdown(timeout)
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for server in self.servers:
+            with contextlib.suppress(TimeoutError, Exception):
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+
+
+def addresses_of(server: asyncio.Server) -> list[str]:
+    out = []
+    for sock in server.sockets:
+        host, port = sock.getsockname()[:2]
+        out.append(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    return out

@@ -1,0 +1,210 @@
+"""Shared fixtures: event capture validated against the schema, real decoy processes, tools.
+
+Every event a test produces, in process or from a subprocess's stdout, is validated against the
+committed JSON Schema when the test ends; a test that makes an invalid event fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from honeypods import events
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+_VALIDATOR = jsonschema.Draft202012Validator(json.loads(events.SCHEMA_PATH.read_text()))
+
+
+def validate_event(doc: Mapping[str, Any]) -> None:
+    """Raise if ``doc`` (a parsed JSON line) does not match the schema."""
+    errors = sorted(_VALIDATOR.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        detail = "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+        raise AssertionError(f"event does not match the schema: {detail}\n{json.dumps(doc)}")
+
+
+def require_tool(name: str) -> str:
+    """Path of an external tool; a missing one skips locally and fails under CI=true."""
+    path = shutil.which(name) or shutil.which(name, path=str(ROOT / ".tools" / "bin"))
+    if path:
+        return path
+    message = f"{name} is not installed (make deps installs it)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        if IN_CI:
+            pytest.fail("this test needs root (CI runs as root)")
+        pytest.skip("needs root")
+
+
+class Captured:
+    """Events emitted in this process, as flat dicts (dotted keys) and as rendered documents."""
+
+    def __init__(self) -> None:
+        self.flat: list[dict[str, Any]] = []
+
+    def __call__(self, flat: Mapping[str, Any]) -> None:
+        self.flat.append(dict(flat))
+
+    def of(self, action: str) -> list[dict[str, Any]]:
+        return [e for e in self.flat if e["event.action"] == action]
+
+    def docs(self) -> list[dict[str, Any]]:
+        return [json.loads(events.render(e)) for e in self.flat]
+
+    async def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 10.0
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate(self.flat):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not met in {timeout}s; {len(self.flat)} events")
+            await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def captured() -> Iterator[Captured]:
+    """Collect in-process events; validate each against the schema at the end."""
+    cap = Captured()
+    events.add_observer(cap)
+    try:
+        yield cap
+    finally:
+        events.remove_observer(cap)
+    for doc in cap.docs():
+        validate_event(doc)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class DecoyProcess:
+    """``python -m honeypods`` in a subprocess, its stdout in a file, parsed on demand."""
+
+    def __init__(self, args: list[str], env: Mapping[str, str], out: Path, prefix: list[str]):
+        self.out = out
+        self.stdout = out.open("wb")
+        self.stderr_path = out.with_suffix(".err")
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("HONEYPODS_")}
+        full_env.update(env)
+        full_env.setdefault("HONEYPODS_SUMMARY_INTERVAL", "0")
+        self.proc = subprocess.Popen(
+            [*prefix, sys.executable, "-m", "honeypods", *args],
+            stdout=self.stdout,
+            stderr=self.stderr_path.open("wb"),
+            env=full_env,
+        )
+
+    def lines(self) -> list[str]:
+        return self.out.read_text(errors="strict").splitlines()
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every stdout line, parsed and validated."""
+        docs = []
+        for line in self.lines():
+            doc = json.loads(line)
+            validate_event(doc)
+            docs.append(doc)
+        return docs
+
+    def of(self, action: str) -> list[dict[str, Any]]:
+        return [e for e in self.events() if e["event"]["action"] == action]
+
+    def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0
+    ) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            docs = [json.loads(line) for line in self.lines() if line.endswith("}")]
+            if predicate(docs):
+                return docs
+            if self.proc.poll() is not None:
+                raise AssertionError(f"decoy exited {self.proc.returncode}: {self.stderr()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not met in {timeout}s; {len(docs)} events")
+            time.sleep(0.05)
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        """Until every requested decoy has logged honeypods.start."""
+        self.wait_for(
+            lambda docs: (
+                any(
+                    d["event"]["action"] == "honeypods.start" and d["honeypod"]["decoy"] != "runner"
+                    for d in docs
+                )
+                and sum(
+                    d["event"]["action"] == "honeypods.start" and d["honeypod"]["decoy"] != "runner"
+                    for d in docs
+                )
+                >= self.expected
+            ),
+            timeout,
+        )
+
+    expected = 1
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stdout.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def decoy_process(tmp_path: Path) -> Iterator[Callable[..., DecoyProcess]]:
+    """Factory: ``decoy_process(["portscan"], {"HONEYPODS_...": ...})`` starts and waits ready.
+
+    At the end the process gets SIGTERM and every line it wrote is validated.
+    """
+    started: list[DecoyProcess] = []
+
+    def start(
+        decoys: list[str],
+        env: Mapping[str, str] | None = None,
+        *,
+        prefix: list[str] | None = None,
+        wait: bool = True,
+    ) -> DecoyProcess:
+        env = dict(env or {})
+        env.setdefault("HONEYPODS_METRICS_PORT", str(free_port()))
+        out = tmp_path / f"decoy{len(started)}.jsonl"
+        proc = DecoyProcess(["run", *decoys], env, out, prefix or [])
+        proc.expected = len(decoys)
+        started.append(proc)
+        if wait:
+            proc.wait_ready()
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+        proc.events()
