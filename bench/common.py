@@ -51,7 +51,7 @@ def pin_self(cpu: int) -> None:
 def raise_nofile() -> None:
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
@@ -67,7 +67,9 @@ class Decoy:
 
     def start(self, cpu: int = 0, timeout: float = 20.0) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HONEYPODS_")}
-        env.update({"HONEYPODS_METRICS_PORT": str(self.metrics_port), "HONEYPODS_SUMMARY_INTERVAL": "0"})
+        env.update(
+            {"HONEYPODS_METRICS_PORT": str(self.metrics_port), "HONEYPODS_SUMMARY_INTERVAL": "0"}
+        )
         env.update(self.env)
         prefix = ["taskset", "-c", str(cpu)] if _has("taskset") else []
         self.proc = subprocess.Popen(
@@ -186,7 +188,9 @@ async def bare_connect(host: str, port: int) -> None:
     await done
 
 
-def settle(decoy: Decoy, expected: int, action: str = "session.closed", timeout: float = 30) -> Counter[str]:
+def settle(
+    decoy: Decoy, expected: int, action: str = "session.closed", timeout: float = 30
+) -> Counter[str]:
     """Wait until the log holds ``expected`` events of ``action`` (or the timeout)."""
     deadline = time.monotonic() + timeout
     counts = decoy.actions()
@@ -200,5 +204,8 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     out = ["| " + " | ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
     out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    out += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
+    out += [
+        "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+        for r in rows
+    ]
     return "\n".join(out)

@@ -17,7 +17,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import Decoy, bare_connect, cpu_seconds, free_port, pin_self, raise_nofile, rss_mib, run_load, settle, table  # noqa: E402
+from common import (
+    Decoy,
+    bare_connect,
+    cpu_seconds,
+    free_port,
+    pin_self,
+    raise_nofile,
+    rss_mib,
+    run_load,
+    settle,
+    table,
+)
 
 
 def hold(port: int, n: int) -> list[socket.socket]:
@@ -54,7 +65,11 @@ def main() -> int:
     idle_rss, _ = rss_mib(decoy.pid)
     cpu0 = cpu_seconds(decoy.pid)
     result = asyncio.run(
-        run_load(lambda: bare_connect("127.0.0.1", port), concurrency=args.concurrency, duration=args.duration)
+        run_load(
+            lambda: bare_connect("127.0.0.1", port),
+            concurrency=args.concurrency,
+            duration=args.duration,
+        )
     )
     counts = settle(decoy, result.done)
     cpu = cpu_seconds(decoy.pid) - cpu0
@@ -66,7 +81,7 @@ def main() -> int:
     held = hold(port, args.hold)
     settle(decoy, before_hold + args.hold, "session.connect")
     hold_secs = time.monotonic() - t0
-    held_rss, held_hwm = rss_mib(decoy.pid)
+    held_rss, _held_hwm = rss_mib(decoy.pid)
     for s in held:
         s.close()
     counts = settle(decoy, before_hold + args.hold)
@@ -75,7 +90,9 @@ def main() -> int:
     final = decoy.actions()
     accounted = final["session.connect"] == final["session.closed"]
 
-    print(f"portscan decoy, one process pinned to CPU 0, load generator on CPU 1, {args.duration:.0f} s")
+    print(
+        f"portscan decoy, one process pinned to CPU 0, load generator on CPU 1, {args.duration:.0f} s"
+    )
     print(
         table(
             [
@@ -86,7 +103,10 @@ def main() -> int:
                 ("events lost (completed - session.closed)", str(lost)),
                 ("idle RSS MiB", f"{idle_rss:.1f}"),
                 ("RSS after load MiB (VmHWM)", f"{load_rss:.1f} ({load_hwm:.1f})"),
-                (f"RSS with {args.hold} held open MiB", f"{held_rss:.1f} (opened in {hold_secs:.1f} s)"),
+                (
+                    f"RSS with {args.hold} held open MiB",
+                    f"{held_rss:.1f} (opened in {hold_secs:.1f} s)",
+                ),
                 ("RSS after they closed MiB", f"{after_rss:.1f}"),
                 ("exit code on SIGTERM", str(code)),
                 ("every connect has a close", str(accounted)),

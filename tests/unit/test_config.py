@@ -63,3 +63,11 @@ def test_every_setting_has_a_documented_variable() -> None:
     assert "HONEYPODS_PORTSCAN_SCAN_WINDOW" in names
     assert "HONEYPODS_SSH_MAX_CONNECTIONS" in names
     assert "HONEYPODS_MAX_PER_SOURCE" in names
+
+
+def test_committed_docs_match_the_settings() -> None:
+    assert config.DOCS_PATH.read_text() == config.markdown(), "run `make docs`"
+    for name in config.known_names():
+        if "_MAX_" in name or name.endswith(("_TIMEOUT", "_DEADLINE", "_BYTES_IN", "_BYTES_OUT")):
+            continue  # limits are documented once, as a table
+        assert f"`{name}`" in config.DOCS_PATH.read_text(), name
