@@ -43,7 +43,7 @@ run() {
 if [ "$what" = run ] || [ "$what" = both ]; then
   # make run needs only Python: the venv it builds. Stop it after a few seconds and show events.
   run 'apt-get update -qq && apt-get install -y -qq python3 python3-venv >/dev/null &&
-       (timeout -s INT 20 make run > /tmp/run.out 2>/tmp/run.err; true) &&
+       make venv && (timeout -s INT 10 make run > /tmp/run.out 2>/tmp/run.err; true) &&
        cat /tmp/run.err; grep -c "honeypods.start" /tmp/run.out; head -c 600 /tmp/run.out; echo; tail -1 /tmp/run.out'
 fi
 if [ "$what" = test ] || [ "$what" = both ]; then
