@@ -269,6 +269,12 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         "The client's identification string.",
         {
             "ssh.client_version": (STR, "Identification string as sent (capped)."),
+            "ssh.client_version_truncated": (BOOL, "The line was cut at the cap."),
+            "ssh.invalid": (
+                BOOL,
+                "The line is no identification string OpenSSH accepts; it was answered as "
+                "sshd does and the connection closed.",
+            ),
         },
         required=("ssh.client_version",),
     ),
@@ -296,6 +302,7 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
             "ssh.key_type": (STR, "Public key algorithm."),
             "ssh.key_fingerprint": (STR, "SHA256 fingerprint of the offered key."),
             "ssh.client_version": (STR, "Client identification string."),
+            "ssh.attempt": (INT, "Number of this attempt on the connection, from 1."),
         },
         required=("user.name", "event.outcome", "ssh.auth_method"),
     ),
@@ -305,6 +312,7 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         {
             "ssh.request": (STR, "Request type."),
             "ssh.command": (STR, "Command line or subsystem name (capped)."),
+            "ssh.command_truncated": (BOOL, "The command was cut at the cap."),
         },
         required=("ssh.request",),
     ),
@@ -314,6 +322,7 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         {
             "ssh.disconnect_reason": (STR, "Reason text (capped)."),
             "ssh.disconnect_code": (INT, "SSH disconnect code, if any."),
+            "ssh.disconnect_by": (STR, "`client` or `server`."),
         },
     ),
     # -- Diagnostics: never alerts ----------------------------------------------------------------
