@@ -72,6 +72,7 @@ class Policy:
         self.methods = NameList([m.encode("ascii") for m in methods])
         self.start, self.rate, self.full = parse_max_startups(config.max_startups)
         self.startups = 0
+        self.banner = config.server_version.encode("ascii") + b"\r\n"
         self.timing_secret = secrets.token_bytes(16)
 
     def drop_startup(self) -> bool:
@@ -98,7 +99,12 @@ class Policy:
 
 
 class Gate(asyncio.Protocol):
-    """The guard's inner protocol until the client's identification line has been checked."""
+    """The guard's inner protocol until the client's identification line has been checked.
+
+    It also holds what lasts the whole pre-authentication phase: the MaxStartups slot, the
+    LoginGraceTime timer and the one ``ssh.disconnect`` record. asyncssh's connection is made only
+    once a valid identification arrives, so banner grabs and garbage cost no SSH state.
+    """
 
     def __init__(self, session: Session, policy: Policy) -> None:
         self.session = session
@@ -106,20 +112,55 @@ class Gate(asyncio.Protocol):
         self.conn: LureConnection | None = None
         self.transport: asyncio.Transport | None = None
         self.buf = b""
+        self.counted = False
+        self.disconnected = False
+        self.grace: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self.policy.drop_startup():
+        policy = self.policy
+        if policy.drop_startup():
             # sshd closes a connection past MaxStartups before sending its banner.
             self.session.close("over_capacity")
             return
+        self.counted = True
+        policy.startups += 1
+        self.grace = asyncio.get_running_loop().call_later(
+            policy.config.login_grace_time, self._grace_expired
+        )
         self.transport = cast(asyncio.Transport, transport)
-        self.conn = LureConnection(self.session, self.policy)
-        # asyncssh sends the identification string now, as sshd does on accept.
-        self.conn.connection_made(transport)
+        # sshd writes its identification string on accept, before reading anything.
+        self.transport.write(policy.banner)
+
+    def note_disconnect(self, reason: str, code: int | None, by: str) -> None:
+        if self.disconnected:
+            return
+        self.disconnected = True
+        fields: dict[str, Any] = {
+            "ssh.disconnect_reason": events.clip_text(reason),
+            "ssh.disconnect_by": by,
+        }
+        if code is not None:
+            fields["ssh.disconnect_code"] = code
+        self.session.emit("ssh.disconnect", fields)
+
+    def release(self) -> None:
+        """Leave the MaxStartups count and stop the LoginGraceTime clock (auth done, or gone)."""
+        if self.counted:
+            self.counted = False
+            self.policy.startups -= 1
+        if self.grace is not None:
+            self.grace.cancel()
+            self.grace = None
+
+    def _grace_expired(self) -> None:
+        # sshd's grace alarm exits without a DISCONNECT.
+        self.grace = None
+        self.note_disconnect("LoginGraceTime exceeded", None, "server")
+        self.session.close("deadline")
 
     def data_received(self, data: bytes) -> None:
-        conn = self.conn
-        if conn is None:
+        transport = self.transport
+        if transport is None:
             return
         buf = self.buf + data
         end = buf.find(b"\n", 0, ssh_persona.IDENT_MAX_LEN + 2)
@@ -148,29 +189,28 @@ class Gate(asyncio.Protocol):
             fields["ssh.invalid"] = True
         self.session.emit("ssh.client_version", fields)
         if reply:
-            assert self.transport is not None  # noqa: S101 - set with conn
-            self.transport.write(reply)
-            conn.hp_note_disconnect(reply.decode().strip(), None, "server")
+            transport.write(reply)
+            self.note_disconnect(reply.decode().strip(), None, "server")
             self.session.close("protocol_error")
             return
-        conn.hp_client_version = version
         assert match is not None  # noqa: S101 - reply is empty only for a match
         software = match[3].decode("utf-8", "replace")
         if software.startswith(ssh_persona.PROBE_PREFIX) or ssh_persona.SCANNER_MARK in software:
-            conn.hp_note_disconnect("probe or scanner identification", None, "server")
+            self.note_disconnect("probe or scanner identification", None, "server")
             self.session.close("policy")
             return
+        conn = self.conn = LureConnection(self, version)
+        conn.connection_made(transport)
         # From here on asyncssh owns the bytes; the guard feeds it directly.
-        assert self.transport is not None  # noqa: S101 - set with conn
-        self.transport.set_protocol(conn)
+        transport.set_protocol(conn)
         conn.data_received(buf)
 
     def eof_received(self) -> bool | None:
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.conn is not None:
-            self.conn.connection_lost(exc)
+        # Only reached before the hand-over; afterwards the guard talks to the connection.
+        self.release()
 
 
 class LureConnection(asyncssh.SSHServerConnection):
@@ -179,72 +219,48 @@ class LureConnection(asyncssh.SSHServerConnection):
     # Client DISCONNECTs are recorded before asyncssh handles them.
     _packet_handlers = dict(asyncssh.SSHServerConnection._packet_handlers)  # noqa: RUF012 - asyncssh's per-class dispatch table
 
-    def __init__(self, session: Session, policy: Policy) -> None:
-        super().__init__(asyncio.get_running_loop(), policy.options)
-        self.hp_session = session
-        self.hp_policy = policy
-        self.hp_client_version = ""
+    def __init__(self, gate: Gate, client_version: str) -> None:
+        super().__init__(asyncio.get_running_loop(), gate.policy.options)
+        self.hp_gate = gate
+        self.hp_session = gate.session
+        self.hp_policy = gate.policy
+        self.hp_client_version = client_version
         self.hp_user: str | None = None
         self.hp_method = b""
         self.hp_requests = 0
         self.hp_failures = 0
         self.hp_attempts = 0
         self.hp_host_key_alg = b""
-        self.hp_disconnected = False
-        self.hp_counted = True
-        policy.startups += 1
-        self.hp_grace: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
-            policy.config.login_grace_time, self._hp_grace_expired
-        )
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
-    def hp_note_disconnect(self, reason: str, code: int | None, by: str) -> None:
-        if self.hp_disconnected:
-            return
-        self.hp_disconnected = True
-        fields: dict[str, Any] = {
-            "ssh.disconnect_reason": events.clip_text(reason),
-            "ssh.disconnect_by": by,
-        }
-        if code is not None:
-            fields["ssh.disconnect_code"] = code
-        self.hp_session.emit("ssh.disconnect", fields)
-
-    def hp_release(self) -> None:
-        """Leave the MaxStartups count and the LoginGraceTime clock (auth done, or gone)."""
-        if self.hp_counted:
-            self.hp_counted = False
-            self.hp_policy.startups -= 1
-        if self.hp_grace is not None:
-            self.hp_grace.cancel()
-            self.hp_grace = None
-
-    def _hp_grace_expired(self) -> None:
-        # sshd's grace alarm exits without a DISCONNECT.
-        self.hp_grace = None
-        self.hp_note_disconnect("LoginGraceTime exceeded", None, "server")
-        self.hp_session.close("deadline")
-
     def _hp_disconnect(self, text: str, reason: str) -> None:
         """Send a DISCONNECT with sshd's text and code, then close."""
-        self.hp_note_disconnect(text, ssh_persona.DISC_PROTOCOL_ERROR, "server")
+        self.hp_gate.note_disconnect(text, ssh_persona.DISC_PROTOCOL_ERROR, "server")
         super()._send_disconnect(ssh_persona.DISC_PROTOCOL_ERROR, text, "")
         self.hp_session.close(reason)
         self._force_close(None)
 
     def _cleanup(self, exc: Exception | None) -> None:
-        self.hp_release()
-        if not self.hp_disconnected:
+        gate = self.hp_gate
+        gate.release()
+        if not gate.disconnected:
             reason = self.hp_session.reason
             if reason is not None:
-                self.hp_note_disconnect(reason, None, "server")
+                gate.note_disconnect(reason, None, "server")
             elif isinstance(exc, asyncssh.ConnectionLost) or exc is None:
-                self.hp_note_disconnect("connection closed", None, "client")
+                # A plain TCP close: session.closed (reason eof) already says it all.
+                gate.disconnected = True
             elif isinstance(exc, asyncssh.DisconnectError):
                 # asyncssh's own reason, for the log only: nothing of it was sent.
-                self.hp_note_disconnect(exc.reason, None, "server")
+                gate.note_disconnect(exc.reason, None, "server")
         super()._cleanup(exc)
+
+    def _send_version(self) -> None:
+        # The gate wrote this exact identification string at accept.
+        version = b"SSH-2.0-" + self._version
+        self._server_version = version
+        self.set_extra_info(server_version=version.decode("ascii"))
 
     # -- wire fidelity -----------------------------------------------------------------------------
 
@@ -270,14 +286,14 @@ class LureConnection(asyncssh.SSHServerConnection):
         # asyncssh's error texts name its internals. sshd answers a bad packet length with
         # "Packet corrupt"; for every other error it logs and exits without a DISCONNECT.
         if reason == "Max packet size exceeded":
-            self.hp_note_disconnect(
+            self.hp_gate.note_disconnect(
                 ssh_persona.DISC_PACKET_CORRUPT, ssh_persona.DISC_PROTOCOL_ERROR, "server"
             )
             super()._send_disconnect(
                 ssh_persona.DISC_PROTOCOL_ERROR, ssh_persona.DISC_PACKET_CORRUPT, ""
             )
         else:
-            self.hp_note_disconnect(reason, None, "server")
+            self.hp_gate.note_disconnect(reason, None, "server")
         self.hp_session.close("protocol_error")
 
     def choose_server_host_key(self, peer_host_key_algs: Sequence[bytes]) -> bool:
@@ -315,7 +331,7 @@ class LureConnection(asyncssh.SSHServerConnection):
         with contextlib.suppress(PacketDecodeError):
             code = peek.get_uint32()
             reason = peek.get_string()
-            self.hp_note_disconnect(events.clip_text(reason), code, "client")
+            self.hp_gate.note_disconnect(events.clip_text(reason), code, "client")
         self._process_disconnect(pkttype, pktid, packet)
 
     _packet_handlers[MSG_DISCONNECT] = _hp_process_disconnect
@@ -351,7 +367,7 @@ class LureConnection(asyncssh.SSHServerConnection):
         self.send_packet(MSG_USERAUTH_FAILURE, self.hp_policy.methods, Boolean(partial_success))
 
     async def send_userauth_success(self) -> None:
-        self.hp_release()
+        self.hp_gate.release()
         await super().send_userauth_success()
 
     async def validate_public_key(
