@@ -246,7 +246,7 @@ class LureConnection(asyncssh.SSHServerConnection):
         gate.release()
         if not gate.disconnected:
             reason = self.hp_session.reason
-            if reason is not None:
+            if reason not in (None, "eof"):
                 gate.note_disconnect(reason, None, "server")
             elif isinstance(exc, asyncssh.ConnectionLost) or exc is None:
                 # A plain TCP close: session.closed (reason eof) already says it all.
