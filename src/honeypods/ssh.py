@@ -256,6 +256,27 @@ class LureConnection(asyncssh.SSHServerConnection):
                 gate.note_disconnect(exc.reason, None, "server")
         super()._cleanup(exc)
 
+    def _recv_version(self) -> bool:
+        # The gate has checked the line as sshd does, which allows up to 8192 bytes; asyncssh
+        # alone would hang up on one longer than RFC 4253's 255, where sshd carries on.
+        idx = self._inpbuf.find(b"\n")
+        version = self._inpbuf[:idx].removesuffix(b"\r")
+        self._inpbuf = self._inpbuf[idx + 1 :]
+        self._client_version = version
+        self.set_extra_info(client_version=self.hp_client_version)
+        self._send_kexinit()
+        self._kexinit_sent = True
+        self._recv_handler = self._recv_pkthdr
+        return True
+
+    def _recv_pkthdr(self) -> bool:
+        # sshd refuses a packet length below 5 as it does one above 256 KiB ("Packet corrupt");
+        # asyncssh checks only the upper bound and would wait for a packet that cannot come.
+        done = super()._recv_pkthdr()
+        if done and self._pktlen < 5:
+            raise asyncssh.ProtocolError(ssh_persona.DISC_PACKET_CORRUPT)
+        return done
+
     def _send_version(self) -> None:
         # The gate wrote this exact identification string at accept.
         version = b"SSH-2.0-" + self._version
@@ -285,7 +306,7 @@ class LureConnection(asyncssh.SSHServerConnection):
     def _send_disconnect(self, code: int, reason: str, lang: str) -> None:
         # asyncssh's error texts name its internals. sshd answers a bad packet length with
         # "Packet corrupt"; for every other error it logs and exits without a DISCONNECT.
-        if reason == "Max packet size exceeded":
+        if reason in ("Max packet size exceeded", ssh_persona.DISC_PACKET_CORRUPT):
             self.hp_gate.note_disconnect(
                 ssh_persona.DISC_PACKET_CORRUPT, ssh_persona.DISC_PROTOCOL_ERROR, "server"
             )

@@ -130,10 +130,13 @@ async def test_probe_identification_is_dropped_silently(lure: Running, captured:
     assert captured.of("ssh.client_version")[0]["ssh.client_version"] == "SSH-2.0-Probe-scan"
 
 
-async def test_oversized_packet_is_packet_corrupt(lure: Running, captured: Captured) -> None:
+@pytest.mark.parametrize("length", [0xFFFFFFF0, 256 * 1024 + 1, 0, 4])
+async def test_bad_packet_length_is_packet_corrupt(
+    lure: Running, captured: Captured, length: int
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", _port(lure))
     await reader.readline()
-    writer.write(b"SSH-2.0-x\r\n" + b"\xff\xff\xff\xf0" + bytes(4))
+    writer.write(b"SSH-2.0-x\r\n" + struct.pack(">I", length) + bytes(4))
     await _read_packet(reader)  # KEXINIT
     payload = await _read_packet(reader)
     rest = await _read_all(reader)
@@ -272,3 +275,16 @@ def test_policy_drops_like_sshd() -> None:
 def test_bad_ssh_settings_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         load(["ssh"], env=env)
+
+
+async def test_long_identification_is_accepted_as_sshd_does(
+    lure: Running, captured: Captured
+) -> None:
+    version = b"SSH-2.0-" + b"v" * 600
+    reader, writer = await asyncio.open_connection("127.0.0.1", _port(lure))
+    await reader.readline()
+    writer.write(version + b"\r\n")
+    payload = await _read_packet(reader)
+    writer.close()
+    assert payload[0] == 20  # SSH_MSG_KEXINIT
+    assert captured.of("ssh.client_version")[0]["ssh.client_version"] == version.decode()
