@@ -288,3 +288,28 @@ async def test_long_identification_is_accepted_as_sshd_does(
     writer.close()
     assert payload[0] == 20  # SSH_MSG_KEXINIT
     assert captured.of("ssh.client_version")[0]["ssh.client_version"] == version.decode()
+
+
+async def test_change_of_username_is_refused_as_sshd_does(
+    lure: Running, captured: Captured
+) -> None:
+    class Switcher(asyncssh.SSHClient):
+        conn: asyncssh.SSHClientConnection | None = None
+        tries = 0
+
+        def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
+            Switcher.conn = conn
+
+        def password_auth_requested(self) -> str | None:
+            Switcher.tries += 1
+            if Switcher.tries == 2 and Switcher.conn is not None:
+                # What a sprayer reusing one connection for the next user would send.
+                Switcher.conn._username = "bob"
+            return "secret" if Switcher.tries <= 3 else None
+
+    with pytest.raises(asyncssh.DisconnectError) as info:
+        await _client(lure, username="alice", client_factory=Switcher)
+    assert info.value.reason == (
+        "Change of username or service not allowed: (alice,ssh-connection) -> (bob,ssh-connection)"
+    )
+    assert [e["user.name"] for e in captured.of("ssh.login")] == ["alice"]
