@@ -258,3 +258,21 @@ def test_accepted_login_through_openssh_runs_nothing(decoy_process: Any) -> None
     assert ("shell", None) in requests
     assert ("input", "id") in requests
     assert [e["event"]["outcome"] for e in proc.of("ssh.login")] == ["success", "success"]
+
+
+def test_keyboard_interactive_through_openssh(decoy_process: Any) -> None:
+    ssh, sshpass = require_tool("ssh"), require_tool("sshpass")
+    proc, port = _start(decoy_process, keyboard_interactive="true")
+    result = subprocess.run(
+        [sshpass, "-p", "hunter2", ssh, "-v", *SSH_OPTS, "-o", "PubkeyAuthentication=no",
+         "-o", "PreferredAuthentications=keyboard-interactive", "-p", str(port),
+         "pi@127.0.0.1", "true"],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (
+        b"Authentications that can continue: publickey,password,keyboard-interactive"
+        in result.stderr
+    )
+    (login,) = _logins(proc, 1)
+    assert login["ssh"]["auth_method"] == "keyboard-interactive"
+    assert login["ssh"]["password"] == "hunter2"
