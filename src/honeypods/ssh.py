@@ -373,7 +373,7 @@ class LureConnection(asyncssh.SSHServerConnection):
         self.hp_requests += 1
         if method not in (b"none", b"password", b"publickey", b"keyboard-interactive"):
             # hostbased, gssapi-*: not enabled in sshd's defaults; a refused attempt all the same.
-            self.hp_login(user, method.decode("ascii", "backslashreplace"), {}, success=False)
+            self.hp_login(user, events.clip_text(method, 64), {}, success=False)
         await super()._finish_userauth(begin_auth, method, packet)
 
     def send_userauth_failure(self, partial_success: bool) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import random
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -317,3 +319,28 @@ async def test_change_of_username_is_refused_as_sshd_does(
         "Change of username or service not allowed: (alice,ssh-connection) -> (bob,ssh-connection)"
     )
     assert [e["user.name"] for e in captured.of("ssh.login")] == ["alice"]
+
+
+async def test_random_input_never_breaks_the_lure(lure: Running, captured: Captured) -> None:
+    rng = random.Random(1234)
+    payloads = []
+    for n in range(120):
+        body = rng.randbytes(rng.randrange(1, 4096))
+        payloads.append(body if n % 2 else b"SSH-2.0-fuzz\r\n" + body)
+
+    async def one(data: bytes) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", _port(lure))
+        writer.write(data)
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            async with asyncio.timeout(0.5):
+                await reader.read(65536)
+        writer.close()
+
+    for start in range(0, len(payloads), 10):
+        await asyncio.gather(*(one(p) for p in payloads[start : start + 10]))
+    await captured.wait_for(lambda ev: len(captured.of("session.closed")) == len(payloads), 30)
+    assert len(captured.of("session.connect")) == len(payloads)
+    assert not captured.of("honeypods.error")
+    reader, writer = await asyncio.open_connection("127.0.0.1", _port(lure))
+    assert await reader.readline() == _banner()
+    writer.close()
