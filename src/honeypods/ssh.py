@@ -34,8 +34,13 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 import asyncssh
+from asyncssh.compression import get_compression_algs
 from asyncssh.constants import MSG_DISCONNECT, MSG_IGNORE, MSG_USERAUTH_FAILURE
+from asyncssh.encryption import get_encryption_algs
+from asyncssh.kex import get_kex_algs
+from asyncssh.mac import get_mac_algs
 from asyncssh.packet import Boolean, NameList, PacketDecodeError, SSHPacket, String
+from asyncssh.public_key import get_public_key_algs
 
 from honeypods import events, ssh_persona
 from honeypods.config import SshConfig, parse_max_startups
@@ -648,6 +653,27 @@ def load_host_keys(directory: str) -> tuple[list[asyncssh.SSHKey], list[str]]:
     return keys, generated
 
 
+def available(wanted: Sequence[str], supported: Sequence[bytes]) -> list[str]:
+    """The persona's algorithms this installation can do, in the persona's order."""
+    have = set(supported)
+    return [alg for alg in wanted if alg.encode() in have]
+
+
+def missing_algorithms() -> list[str]:
+    """Persona algorithms the SSH library cannot do here (umac needs libnettle, for one)."""
+    out = []
+    for wanted, supported in (
+        (ssh_persona.KEX_ALGS, get_kex_algs()),
+        (ssh_persona.CIPHERS, get_encryption_algs()),
+        (ssh_persona.MACS, get_mac_algs()),
+        (ssh_persona.COMPRESSION, get_compression_algs()),
+        (ssh_persona.SERVER_SIG_ALGS, get_public_key_algs()),
+    ):
+        have = set(supported)
+        out += [alg for alg in wanted if alg.encode() not in have]
+    return out
+
+
 async def build_options(
     config: SshConfig, keys: list[asyncssh.SSHKey]
 ) -> asyncssh.SSHServerConnectionOptions:
@@ -658,11 +684,11 @@ async def build_options(
             server_version=config.server_version.removeprefix("SSH-2.0-"),
             server_host_keys=keys,
             send_server_host_keys=True,
-            kex_algs=list(ssh_persona.KEX_ALGS),
-            encryption_algs=list(ssh_persona.CIPHERS),
-            mac_algs=list(ssh_persona.MACS),
-            compression_algs=list(ssh_persona.COMPRESSION),
-            signature_algs=list(ssh_persona.SERVER_SIG_ALGS),
+            kex_algs=available(ssh_persona.KEX_ALGS, get_kex_algs()),
+            encryption_algs=available(ssh_persona.CIPHERS, get_encryption_algs()),
+            mac_algs=available(ssh_persona.MACS, get_mac_algs()),
+            compression_algs=available(ssh_persona.COMPRESSION, get_compression_algs()),
+            signature_algs=available(ssh_persona.SERVER_SIG_ALGS, get_public_key_algs()),
             # LoginGraceTime is ours (LureConnection), so that its close carries a reason.
             login_timeout=None,
             keepalive_interval=0,
@@ -705,6 +731,18 @@ async def start(config: SshConfig, *, limits: Limits, host: str, metrics_port: i
                 + ", ".join(generated)
                 + ": they change on every restart, which a returning client notices; mount "
                 "them through HONEYPODS_SSH_HOST_KEY_DIR"
+            },
+            level="warning",
+        )
+    missing = missing_algorithms()
+    if missing:
+        events.emit(
+            "honeypods.warning",
+            DECOY,
+            {
+                "error.message": "the SSH persona cannot offer "
+                + ", ".join(missing)
+                + ": its algorithm lists differ from the real build's (umac needs libnettle)"
             },
             level="warning",
         )

@@ -344,3 +344,9 @@ async def test_random_input_never_breaks_the_lure(lure: Running, captured: Captu
     reader, writer = await asyncio.open_connection("127.0.0.1", _port(lure))
     assert await reader.readline() == _banner()
     writer.close()
+
+
+def test_this_machine_can_offer_every_persona_algorithm() -> None:
+    # umac needs libnettle (scripts/install-deps.sh); without it the lists would differ.
+    assert ssh.missing_algorithms() == []
+    assert ssh.available(["b", "a", "c"], [b"c", b"a"]) == ["a", "c"]
