@@ -322,6 +322,13 @@ class LureConnection(asyncssh.SSHServerConnection):
             self.hp_gate.note_disconnect(reason, None, "server")
         self.hp_session.close("protocol_error")
 
+    def send_channel_open_failure(self, send_chan: int, code: int, reason: str, lang: str) -> None:
+        # serverloop.c answers every refused open with "open failed" (prohibited) and an empty
+        # language, except a failed connect, which carries strerror's text.
+        if reason != "Connection refused":
+            code, reason = asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, "open failed"
+        super().send_channel_open_failure(send_chan, code, reason, "")
+
     def choose_server_host_key(self, peer_host_key_algs: Sequence[bytes]) -> bool:
         for alg in peer_host_key_algs:
             if alg in self._server_host_keys:

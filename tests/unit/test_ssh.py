@@ -200,6 +200,13 @@ async def test_accepted_login_records_requests_and_runs_nothing(
         with pytest.raises(asyncssh.ChannelOpenError) as refused:
             await conn.open_connection("10.0.0.5", 5432)
         assert refused.value.reason == "Connection refused"
+        with pytest.raises(asyncssh.ChannelOpenError) as prohibited:
+            await conn.open_tun()
+        assert (prohibited.value.code, prohibited.value.reason, prohibited.value.lang) == (
+            asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
+            "open failed",
+            "",
+        )
     (login,) = captured.of("ssh.login")
     assert login["event.outcome"] == "success"
     requests = [(e["ssh.request"], e.get("ssh.command")) for e in captured.of("ssh.request")]
