@@ -328,6 +328,17 @@ def _validate_ssh(cfg: SshConfig) -> None:
         raise ConfigError(f"HONEYPODS_SSH_MAX_STARTUPS={cfg.max_startups!r}: {exc}") from None
     if cfg.host_key_dir and not Path(cfg.host_key_dir).is_dir():
         raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: no directory {cfg.host_key_dir}")
+    for name in ("ssh_host_rsa_key", "ssh_host_ecdsa_key", "ssh_host_ed25519_key"):
+        path = Path(cfg.host_key_dir or "/nonexistent", name)
+        if not path.is_file():
+            continue
+        try:
+            with path.open("rb") as key:
+                head = key.read(11)
+        except OSError as exc:
+            raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: {path}: {exc.strerror}") from None
+        if head != b"-----BEGIN ":
+            raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: {path} is not a PEM/OpenSSH key")
 
 
 def load(

@@ -357,3 +357,9 @@ def test_this_machine_can_offer_every_persona_algorithm() -> None:
     # umac needs libnettle (scripts/install-deps.sh); without it the lists would differ.
     assert ssh.missing_algorithms() == []
     assert ssh.available(["b", "a", "c"], [b"c", b"a"]) == ["a", "c"]
+
+
+def test_unreadable_host_key_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "ssh_host_ed25519_key").write_text("not a key\n")
+    with pytest.raises(ConfigError, match="ssh_host_ed25519_key"):
+        load(["ssh"], env={"HONEYPODS_SSH_HOST_KEY_DIR": str(tmp_path)})
