@@ -398,9 +398,12 @@ class LureConnection(asyncssh.SSHServerConnection):
             return
         self.hp_method = method
         self.hp_requests += 1
-        if method not in (b"none", b"password", b"publickey", b"keyboard-interactive"):
-            # hostbased, gssapi-*: not enabled in sshd's defaults; a refused attempt all the same.
-            self.hp_login(user, events.clip_text(method, 64), {}, success=False)
+        if method not in (b"password", b"publickey", b"keyboard-interactive"):
+            if method != b"none":
+                # hostbased, gssapi-*: off in sshd's defaults; a refused attempt all the same.
+                self.hp_login(user, events.clip_text(method, 64), {}, success=False)
+            # sshd answers no failure sooner than its per-user minimum (auth2.c), "none" included.
+            await asyncio.sleep(self.hp_policy.user_delay(user))
         await super()._finish_userauth(begin_auth, method, packet)
 
     def send_userauth_failure(self, partial_success: bool) -> None:
