@@ -297,7 +297,11 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         {
             "user.name": (STR, "Username (capped)."),
             "event.outcome": (STR, "`success` or `failure`."),
-            "ssh.auth_method": (STR, "`password`, `keyboard-interactive` or `publickey`."),
+            "ssh.auth_method": (
+                STR,
+                "`password`, `keyboard-interactive` or `publickey`; any other method named is "
+                "recorded as sent (capped) and refused.",
+            ),
             "ssh.password": (STR, "Password in plaintext (capped)."),
             "ssh.key_type": (STR, "Public key algorithm."),
             "ssh.key_fingerprint": (STR, "SHA256 fingerprint of the offered key."),
@@ -310,8 +314,15 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         "alert",
         "A session request after an accepted login (never run): exec, shell, subsystem, ...",
         {
-            "ssh.request": (STR, "Request type."),
-            "ssh.command": (STR, "Command line or subsystem name (capped)."),
+            "ssh.request": (
+                STR,
+                "`exec`, `shell`, `subsystem`, `pty-req`, `input` (a shell line), `direct-tcpip` "
+                "or `tcpip-forward`.",
+            ),
+            "ssh.command": (
+                STR,
+                "Command line, shell line, subsystem name, terminal type or host:port (capped).",
+            ),
             "ssh.command_truncated": (BOOL, "The command was cut at the cap."),
         },
         required=("ssh.request",),
