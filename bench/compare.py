@@ -13,7 +13,7 @@ send a client version, read the MySQL greeting); "bare" is connect and close, as
 
 Columns:
 - conn/s: hello operations completed per second at concurrency 50 for ``--duration`` seconds.
-- events/conn: per-connection events the target logged during that load, per completed operation.
+- events/conn: per-connection events the target logged during that load, per connection attempted.
 - logged bare, logged hello: of ``--n`` sequential connections, how many left at least one event
   carrying their source port in the log.
 - idle RSS: VmRSS 2 s after the target started listening; peak RSS: VmHWM after the load.
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib.util
 import json
 import os
@@ -48,14 +49,21 @@ from common import (
     sequential,
     table,
 )
+from honeypods.config import DECOY_CONFIGS
 from peers import PEERS, Peer, default_dir
 
 # Our decoy for each service kind.
 OURS = {"http": "web", "ssh": "ssh", "mysql": "mysql"}
+# Settings lifted for the load, set only if the decoy has them: sshd's MaxStartups drops
+# unauthenticated connections past 10 at once, the peers have no such cap, and the load keeps 50 in
+# flight from one source.
+TUNING = {"ssh": {"max_startups": "1000"}}
 
 
 class Target(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
+
     host: str
     port: int
     log: Path
@@ -88,6 +96,10 @@ class Ours:
         }
         if decoy == "web":
             env["HONEYPODS_WEB_TLS_PORT"] = str(free_port())
+        known = {f.name for f in dataclasses.fields(DECOY_CONFIGS[decoy])}
+        for name, value in TUNING.get(decoy, {}).items():
+            if name in known:
+                env[f"HONEYPODS_{decoy.upper()}_{name.upper()}"] = value
         self.decoy = Decoy([decoy], env)
         self.log = self.decoy.log
 
@@ -169,7 +181,7 @@ def measure(target: Target, kind: str, args: argparse.Namespace) -> Row:
         failed=result.failed,
         p50_ms=round(result.pct(0.5), 1),
         p99_ms=round(result.pct(0.99), 1),
-        events_per_conn=round(events / max(result.done, 1), 2),
+        events_per_conn=round(events / max(result.done + result.failed, 1), 2),
         logged_bare=bare,
         logged_hello=greeted,
         n=args.n,
