@@ -16,6 +16,8 @@ Columns:
 - events/conn: per-connection events the target logged during that load, per connection attempted.
 - logged bare, logged hello: of ``--n`` sequential connections, how many left at least one event
   carrying their source port in the log.
+- CPU ms/conn: the target's user+system CPU during the load per completed operation; it moves less
+  than conn/s when other work shares the machine.
 - idle RSS: VmRSS 2 s after the target started listening; peak RSS: VmHWM after the load.
 """
 
@@ -27,6 +29,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -40,6 +43,7 @@ from common import (
     HELLO,
     Decoy,
     bare_connect,
+    cpu_seconds,
     free_port,
     pin_self,
     quiet,
@@ -111,6 +115,8 @@ class Ours:
         self.decoy.start(cpu=cpu)
 
     def stop(self) -> int:
+        if self.decoy.proc is None:
+            return -1
         return self.decoy.stop()
 
     def cleanup(self) -> None:
@@ -136,6 +142,7 @@ class Row:
     p50_ms: float
     p99_ms: float
     events_per_conn: float
+    cpu_ms_per_conn: float
     logged_bare: int
     logged_hello: int
     n: int
@@ -153,8 +160,8 @@ def logged(target: Target, operation: Callable[[], Awaitable[int]], n: int) -> i
 
 
 def measure(target: Target, kind: str, args: argparse.Namespace) -> Row:
-    target.start(cpu=0)
     try:
+        target.start(cpu=0)
         time.sleep(2)
         idle, _ = rss_mib(target.pid)
         hello = HELLO[kind]
@@ -162,12 +169,14 @@ def measure(target: Target, kind: str, args: argparse.Namespace) -> Row:
         bare = logged(target, lambda: bare_connect(host, port), args.n)
         greeted = logged(target, lambda: hello(host, port), args.n)
         before = len(target.event_ports())
+        cpu0 = cpu_seconds(target.pid)
         result = asyncio.run(
             run_load(
                 lambda: hello(host, port), concurrency=args.concurrency, duration=args.duration
             )
         )
         quiet(target.log)
+        cpu = cpu_seconds(target.pid) - cpu0
         events = len(target.event_ports()) - before
         _, peak = rss_mib(target.pid)
     finally:
@@ -182,6 +191,7 @@ def measure(target: Target, kind: str, args: argparse.Namespace) -> Row:
         p50_ms=round(result.pct(0.5), 1),
         p99_ms=round(result.pct(0.99), 1),
         events_per_conn=round(events / max(result.done + result.failed, 1), 2),
+        cpu_ms_per_conn=round(1000 * cpu / max(result.done, 1), 3),
         logged_bare=bare,
         logged_hello=greeted,
         n=args.n,
@@ -225,7 +235,10 @@ def main() -> int:
     for kind in args.kinds:
         for target in targets(kind, args):
             print(f"{kind}: {target.name} ...", flush=True)
-            rows.append(measure(target, kind, args))
+            try:
+                rows.append(measure(target, kind, args))
+            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                print(f"note: {target.name} skipped: {exc}")
     load_after = os.getloadavg()
 
     print(
@@ -241,6 +254,7 @@ def main() -> int:
                     r.target,
                     f"{r.conn_per_s:,.0f}",
                     f"{r.events_per_conn:.2f}",
+                    f"{r.cpu_ms_per_conn:.2f}",
                     f"{r.logged_bare}/{r.n}",
                     f"{r.logged_hello}/{r.n}",
                     f"{r.idle_rss_mib:.1f}",
@@ -255,6 +269,7 @@ def main() -> int:
                 "target",
                 "conn/s",
                 "events/conn",
+                "CPU ms/conn",
                 "logged bare",
                 "logged hello",
                 "idle RSS MiB",

@@ -95,14 +95,23 @@ def install(root: Path, product: str) -> Path:
     return venv
 
 
-def listening(port: int) -> bool:
-    """Is something listening on TCP ``port``? Read from /proc so no probe lands in a peer's log."""
+def listening(pid: int, port: int) -> bool:
+    """Is process ``pid`` listening on TCP ``port``? Read from /proc, so no probe lands in a log."""
+    inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError), open(table) as f:
             next(f)
             for line in f:
                 cols = line.split()
                 if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{cols[9]}]")
+    if not inodes:
+        return False
+    # Someone else may hold the port (free_port() is a guess): the socket must be the peer's own.
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) in inodes:
                     return True
     return False
 
@@ -154,7 +163,7 @@ class Peer:
             **user,  # type: ignore[call-overload]  # user/group only when we can switch
         )
         deadline = time.monotonic() + timeout
-        while not listening(self.port):
+        while not listening(self.proc.pid, self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 out = (self.workdir / "stdout.log").read_text(errors="replace")[-2000:]
@@ -230,7 +239,8 @@ class Peer:
         ]
 
     def stop(self) -> int:
-        assert self.proc is not None
+        if self.proc is None:
+            return -1
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
@@ -240,7 +250,8 @@ class Peer:
             return self.proc.wait(10)
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if hasattr(self, "workdir"):  # not set if the install failed
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def event_ports(self) -> list[int]:
         """One entry per logged per-connection event, in log order: the client's source port."""
