@@ -104,6 +104,9 @@ class MysqlConfig:
     server_version: str = "8.0.36"
     # Logins let in, user:password, comma-separated; an empty password is written `root:`.
     accept: tuple[str, ...] = ("root:", "root:root", "root:password", "root:123456", "admin:admin")
+    # Plugin the accounts use: caching_sha2_password (MySQL 8.0's default) or mysql_native_password.
+    # Clients that answer the greeting with the other plugin are switched to this one.
+    auth_plugin: str = "caching_sha2_password"
     # Largest packet accepted from a client before the connection is refused.
     max_packet_size: int = 1 << 20
 
@@ -282,6 +285,13 @@ def _validate(settings: Settings) -> None:
             for cred in cfg.accept:
                 if ":" not in cred:
                     raise ConfigError(f"HONEYPODS_{upper}_ACCEPT: {cred!r} is not user:password")
+        if isinstance(cfg, MysqlConfig):
+            if cfg.auth_plugin not in ("caching_sha2_password", "mysql_native_password"):
+                raise ConfigError(
+                    "HONEYPODS_MYSQL_AUTH_PLUGIN: caching_sha2_password or mysql_native_password"
+                )
+            if not 1024 <= cfg.max_packet_size <= 1 << 30:
+                raise ConfigError("HONEYPODS_MYSQL_MAX_PACKET_SIZE: 1024 to 1073741824 bytes")
         if isinstance(cfg, SshConfig) and not cfg.server_version.startswith("SSH-2.0-"):
             raise ConfigError("HONEYPODS_SSH_SERVER_VERSION must start with SSH-2.0-")
 

@@ -1,0 +1,421 @@
+"""MySQL decoy: the asyncio adapter around ``mysql_codec`` plus the login policy.
+
+Persona: a MySQL 8.0 server (``server_version``) whose accounts use ``auth_plugin``
+(``caching_sha2_password`` by default, as MySQL 8.0 creates them). The policy, per login attempt:
+
+* The client answered the greeting with the account's plugin: its scramble is checked against the
+  accepted passwords of that user. Otherwise it gets an AuthSwitchRequest to the account's plugin
+  with the same salt, as MySQL does, and that answer is checked.
+* ``caching_sha2_password``: a scramble that matches is a cache hit (fast-auth success, then OK).
+  Anything else gets "perform full authentication", exactly as a real server whose cache does not
+  hold the user. Without TLS the client must then ask for the RSA public key; this persona has
+  none, so that request is refused with 1045, which is what MySQL without RSA keys does.
+* ``mysql_native_password``: the SHA-1 scramble is checked; a mismatch is 1045.
+* An empty response is an empty password ("using password: NO").
+
+Every attempt is exactly one ``mysql.login`` event, with the scramble and salt in hex for offline
+cracking and the plaintext password when a scramble matched an accepted one. An attempt the client
+abandons halfway (it disconnects during the dialogue) is logged as a failure when it leaves.
+
+After login, each command is one ``mysql.command`` event; ``mysql_sql`` decides the answers.
+The per-connection protocol is a plain ``asyncio.Protocol``: most contacts are scanners that read
+the greeting and leave, and streams would cost a task per connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Final
+
+from honeypods import events
+from honeypods.config import MysqlConfig
+from honeypods.guard import Guard, Limits, Running, Session, addresses_of
+from honeypods.mysql_codec import (
+    NEED_DATA,
+    AuthData,
+    AuthMoreData,
+    AuthSwitch,
+    Capability,
+    Com,
+    Command,
+    Connection,
+    ConnectionClosed,
+    Eof,
+    Err,
+    FieldList,
+    Greeting,
+    HandshakeResponse,
+    Ok,
+    ProtocolError,
+    Reply,
+    ResultSet,
+    SSLRequest,
+    Text,
+)
+from honeypods.mysql_sql import SqlSession, answer, default_variables, field_list, use_database
+
+DECOY: Final = "mysql"
+RULE: Final = "honeypod.vuln.svc"
+NATIVE: Final = "mysql_native_password"
+CACHING_SHA2: Final = "caching_sha2_password"
+FAST_AUTH_SUCCESS: Final = b"\x03"
+PERFORM_FULL_AUTHENTICATION: Final = b"\x04"
+REQUEST_PUBLIC_KEY: Final = b"\x02"
+
+
+def er_1045_access_denied(user: str, host: str, password_used: bool) -> Err:
+    used = "YES" if password_used else "NO"
+    return Err(1045, "28000", f"Access denied for user '{user}'@'{host}' (using password: {used})")
+
+
+ER_1047_UNKNOWN_COMMAND: Final = Err(1047, "08S01", "Unknown command")
+ER_1251_NOT_SUPPORTED_AUTH_MODE: Final = Err(
+    1251,
+    "08004",
+    "Client does not support authentication protocol requested by server; consider upgrading "
+    "MySQL client",
+)
+ER_1295_UNSUPPORTED_PS: Final = Err(
+    1295, "HY000", "This command is not supported in the prepared statement protocol yet"
+)
+
+
+def make_salt() -> bytes:
+    """20 bytes as MySQL's generate_user_salt makes them: 7-bit, never NUL or '$'."""
+    out = bytearray(b & 0x7F for b in os.urandom(20))
+    for i, b in enumerate(out):
+        if b in (0, 0x24):
+            out[i] = b + 1
+    return bytes(out)
+
+
+def scramble_native(password: bytes, salt: bytes) -> bytes:
+    stage1 = hashlib.sha1(password).digest()  # noqa: S324 - the protocol's hash, not our choice
+    stage2 = hashlib.sha1(stage1).digest()  # noqa: S324 - same
+    mix = hashlib.sha1(salt + stage2).digest()  # noqa: S324 - same
+    return bytes(a ^ b for a, b in zip(stage1, mix, strict=True))
+
+
+def scramble_caching_sha2(password: bytes, salt: bytes) -> bytes:
+    stage1 = hashlib.sha256(password).digest()
+    stage2 = hashlib.sha256(stage1).digest()
+    mix = hashlib.sha256(stage2 + salt).digest()
+    return bytes(a ^ b for a, b in zip(stage1, mix, strict=True))
+
+
+_SCRAMBLERS: Final = {NATIVE: scramble_native, CACHING_SHA2: scramble_caching_sha2}
+
+
+@dataclass
+class Server:
+    """Settings and process-wide state shared by every connection."""
+
+    config: MysqlConfig
+    accounts: dict[bytes, list[bytes]]
+    variables: dict[str, str | int | bool]
+    next_id: int
+    started: float
+
+    @classmethod
+    def from_config(cls, config: MysqlConfig, port: int) -> Server:
+        accounts: dict[bytes, list[bytes]] = {}
+        for cred in config.accept:
+            user, _, password = cred.partition(":")
+            accounts.setdefault(user.encode(), []).append(password.encode())
+        # A container's hostname is its short id; a fresh one per process, like a new container.
+        hostname = secrets.token_hex(6)
+        return cls(
+            config=config,
+            accounts=accounts,
+            variables=default_variables(config.server_version, hostname, port),
+            # Ids continue from what a server up for a while would have handed out.
+            next_id=8 + secrets.randbelow(4000),
+            started=time.monotonic() - 86400 * (3 + secrets.randbelow(40)),
+        )
+
+    def connection_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    def check(self, user: bytes, plugin: str, response: bytes, salt: bytes) -> bytes | None:
+        """The accepted password the response proves, or None."""
+        candidates = self.accounts.get(user, ())
+        if response in (b"", b"\0"):
+            return b"" if b"" in candidates else None
+        scramble = _SCRAMBLERS.get(plugin)
+        if scramble is None:
+            return None
+        for password in candidates:
+            if password and hmac.compare_digest(scramble(password, salt), response):
+                return password
+        return None
+
+
+class MysqlProtocol(asyncio.Protocol):
+    """One client connection."""
+
+    def __init__(self, session: Session, server: Server) -> None:
+        self.session = session
+        self.server = server
+        self.codec = Connection(max_packet_size=server.config.max_packet_size)
+        self.salt = make_salt()
+        self.connection_id = server.connection_id()
+        self.transport: asyncio.Transport | None = None
+        self.out: list[bytes] = []
+        # The attempt under way: the handshake response, and where its dialogue is.
+        self.hello: HandshakeResponse | None = None
+        self.phase = ""
+        self.checked_plugin = ""
+        self.checked_response = b""
+        self.sql: SqlSession | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP only
+        self.transport = transport
+        greeting = Greeting(
+            server_version=self.server.config.server_version,
+            connection_id=self.connection_id,
+            salt=self.salt,
+            plugin=CACHING_SHA2,
+        )
+        transport.write(self.codec.greet(greeting))
+
+    def data_received(self, data: bytes) -> None:
+        self.codec.receive_data(data)
+        self._pump()
+
+    def eof_received(self) -> bool:
+        self.codec.receive_data(b"")
+        self._pump()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.hello is not None and self.phase:
+            self._log_login(None, abandoned=True)
+
+    # -- dispatch ----------------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        codec = self.codec
+        closing = ""
+        while not closing:
+            try:
+                event = codec.next_event()
+            except ProtocolError as exc:
+                if self.hello is not None and self.phase:
+                    self._log_login(None, error=exc.code)
+                self.out.append(codec.fail(exc))
+                closing = "protocol_error"
+                break
+            if event is NEED_DATA:
+                break
+            if isinstance(event, ConnectionClosed):
+                closing = "eof"
+            elif isinstance(event, HandshakeResponse):
+                closing = self._on_hello(event)
+            elif isinstance(event, SSLRequest):
+                # TLS is not advertised; MySQL answers a client that asks anyway like this.
+                self.out.append(codec.fail(ProtocolError(1043, "08S01", "Bad handshake")))
+                closing = "protocol_error"
+            elif isinstance(event, AuthData):
+                closing = self._on_auth_data(event.data)
+            elif isinstance(event, Command):
+                closing = self._on_command(event)
+        if self.out and self.transport is not None:
+            self.transport.write(b"".join(self.out))
+            self.out.clear()
+        if closing:
+            self.session.close(closing)
+
+    def _send(self, reply: Reply) -> None:
+        self.out.append(self.codec.send(reply))
+
+    # -- login -------------------------------------------------------------------------------------
+
+    def _on_hello(self, hello: HandshakeResponse) -> str:
+        self.hello = hello
+        self.phase = "hello"
+        account_plugin = self.server.config.auth_plugin
+        client_plugin = hello.plugin
+        if not client_plugin and hello.capabilities & Capability.CLIENT_SECURE_CONNECTION:
+            client_plugin = NATIVE
+        if client_plugin == account_plugin:
+            return self._check(account_plugin, hello.auth_response)
+        if not hello.capabilities & Capability.CLIENT_PLUGIN_AUTH:
+            self.checked_plugin, self.checked_response = client_plugin, hello.auth_response
+            return self._refuse(ER_1251_NOT_SUPPORTED_AUTH_MODE)
+        self.phase = "switch"
+        self.checked_plugin, self.checked_response = client_plugin, hello.auth_response
+        self._send(AuthSwitch(account_plugin, self.salt + b"\0"))
+        return ""
+
+    def _on_auth_data(self, data: bytes) -> str:
+        if self.phase == "switch":
+            return self._check(self.server.config.auth_plugin, data)
+        if self.phase == "full_auth":
+            # The client wants the RSA public key (0x02) or sends a password meant for TLS;
+            # a server without RSA keys refuses both.
+            return self._refuse(self._denied())
+        return self._refuse(self._denied())
+
+    def _check(self, plugin: str, response: bytes) -> str:
+        assert self.hello is not None  # noqa: S101 - set by _on_hello
+        self.checked_plugin, self.checked_response = plugin, response
+        password = self.server.check(self.hello.user, plugin, response, self.salt)
+        if password is None:
+            if plugin == CACHING_SHA2 and response not in (b"", b"\0"):
+                self.phase = "full_auth"
+                self._send(AuthMoreData(PERFORM_FULL_AUTHENTICATION))
+                return ""
+            return self._refuse(self._denied())
+        if plugin == CACHING_SHA2 and password:
+            self._send(AuthMoreData(FAST_AUTH_SUCCESS))
+        return self._accept(password)
+
+    def _denied(self) -> Err:
+        assert self.hello is not None  # noqa: S101 - set by _on_hello
+        used = self.checked_response not in (b"", b"\0")
+        user = self.hello.user.decode("utf-8", "backslashreplace")
+        return er_1045_access_denied(user, self.session.peer[0], used)
+
+    def _refuse(self, err: Err) -> str:
+        self._log_login(None, error=err.code)
+        self._send(err)
+        return "policy"
+
+    def _accept(self, password: bytes) -> str:
+        hello = self.hello
+        assert hello is not None  # noqa: S101 - set by _on_hello
+        sql = SqlSession(
+            user=hello.user.decode("utf-8", "backslashreplace"),
+            host=self.session.peer[0],
+            connection_id=self.connection_id,
+            server_version=self.server.config.server_version,
+            variables=self.server.variables,
+        )
+        self.sql = sql
+        reply: Reply = Ok()
+        if hello.database:
+            chosen = use_database(hello.database.decode("utf-8", "backslashreplace"), sql)
+            if isinstance(chosen, Err):
+                self._log_login(password, error=chosen.code)
+                self._send(chosen)
+                return "policy"
+        self._log_login(password)
+        self._send(reply)
+        return ""
+
+    def _log_login(
+        self, password: bytes | None, *, error: int = 0, abandoned: bool = False
+    ) -> None:
+        hello = self.hello
+        assert hello is not None  # noqa: S101 - only called once a response arrived
+        self.phase = ""
+        fields: dict[str, Any] = {
+            "user.name": events.clip_text(hello.user),
+            "event.outcome": "success" if password is not None and not error else "failure",
+            "mysql.auth_plugin": self.checked_plugin or hello.plugin,
+            "mysql.auth_response_hex": events.to_hex(self.checked_response, 256),
+            "mysql.salt_hex": self.salt.hex(),
+            "mysql.client_flags": hello.capabilities,
+        }
+        if hello.database is not None:
+            fields["mysql.database"] = events.clip_text(hello.database)
+        if hello.attrs:
+            fields["mysql.connect_attrs"] = {
+                events.clip_text(k, 64): events.clip_text(v, 256) for k, v in hello.attrs
+            }
+        if password is not None:
+            fields["mysql.password"] = events.clip_text(password)
+        if error:
+            fields["mysql.error_code"] = error
+        del abandoned  # an abandoned attempt is a failure with no error sent
+        self.session.emit("mysql.login", fields)
+
+    # -- commands ----------------------------------------------------------------------------------
+
+    def _on_command(self, cmd: Command) -> str:
+        sql = self.sql
+        assert sql is not None  # noqa: S101 - commands only follow an accepted login
+        try:
+            name = Com(cmd.command).name
+        except ValueError:
+            name = f"COM_0x{cmd.command:02x}"
+        text, cut = events.clip(cmd.argument, events.LONG_TEXT_CAP)
+        reply: Reply | None
+        closing = ""
+        code = cmd.command
+        if code == Com.COM_QUIT:
+            reply, closing = None, "eof"
+        elif code == Com.COM_QUERY:
+            reply = answer(cmd.argument.decode("utf-8", "replace"), sql)
+        elif code == Com.COM_INIT_DB:
+            reply = use_database(cmd.argument.decode("utf-8", "replace"), sql)
+        elif code in (Com.COM_PING, Com.COM_RESET_CONNECTION):
+            reply = Ok()
+        elif code == Com.COM_FIELD_LIST:
+            table = cmd.argument.split(b"\0", 1)[0].decode("utf-8", "replace")
+            found = field_list(table, sql)
+            reply = found if isinstance(found, Err) else FieldList(found)
+        elif code == Com.COM_STATISTICS:
+            reply = Text(self._statistics().encode())
+        elif code == Com.COM_SET_OPTION and len(cmd.argument) == 2:
+            reply = Eof()
+        elif code == Com.COM_STMT_PREPARE:
+            reply = ER_1295_UNSUPPORTED_PS
+        elif code in (Com.COM_STMT_CLOSE, Com.COM_STMT_SEND_LONG_DATA):
+            reply = None  # no answer, by protocol
+        else:
+            reply = ER_1047_UNKNOWN_COMMAND
+        self.codec.status = sql.status
+        fields: dict[str, Any] = {"mysql.command": name}
+        if text:
+            fields["mysql.query"] = text
+            if cut:
+                fields["mysql.query_truncated"] = True
+        if isinstance(reply, Err):
+            fields["mysql.error_code"] = reply.code
+        elif isinstance(reply, ResultSet):
+            fields["mysql.rows"] = len(reply.rows)
+        self.session.emit("mysql.command", fields)
+        if reply is not None:
+            self._send(reply)
+        return closing
+
+    def _statistics(self) -> str:
+        uptime = int(time.monotonic() - self.server.started)
+        questions = 40 + uptime // 7
+        return (
+            f"Uptime: {uptime}  Threads: 2  Questions: {questions}  Slow queries: 0  "
+            f"Opens: 187  Flush tables: 3  Open tables: 106  "
+            f"Queries per second avg: {questions / max(uptime, 1):.3f}"
+        )
+
+
+async def start(
+    config: MysqlConfig, *, limits: Limits, host: str, metrics_port: int = 0
+) -> Running:
+    """Listen on ``config.port``.
+
+    Args:
+        config: the decoy's settings.
+        limits: connection limits for its guard.
+        host: address to bind.
+        metrics_port: unused; part of every decoy's signature.
+    """
+    del metrics_port
+    guard = Guard(DECOY, limits, RULE)
+    loop = asyncio.get_running_loop()
+    holder: list[Server] = []
+    factory = guard.protocol_factory(lambda session: MysqlProtocol(session, holder[0]))
+    server = await loop.create_server(factory, host, config.port, backlog=4096, reuse_address=True)
+    addresses = addresses_of(server)
+    port = int(addresses[0].rsplit(":", 1)[1]) if addresses else config.port
+    holder.append(Server.from_config(config, port))
+    return Running(guard, [server], addresses)
