@@ -8,8 +8,12 @@ Persona: a MySQL 8.0 server (``server_version``) whose accounts use ``auth_plugi
   with the same salt, as MySQL does, and that answer is checked.
 * ``caching_sha2_password``: a scramble that matches is a cache hit (fast-auth success, then OK).
   Anything else gets "perform full authentication", exactly as a real server whose cache does not
-  hold the user. Without TLS the client must then ask for the RSA public key; this persona has
-  none, so that request is refused with 1045, which is what MySQL without RSA keys does.
+  hold the user. Without TLS the client then asks for the RSA public key, encrypts the password
+  with it, and the decoy decrypts it: the plaintext is logged and checked. Like MySQL 8.0 with its
+  auto-generated keys, one key pair serves the whole process; it is made when first needed (about
+  0.1 s once), so scanners that never get that far do not pay the ~8 MiB ``cryptography`` costs.
+  Without ``cryptography`` the persona is a server with no RSA keys, which refuses the key request
+  with 1045.
 * ``mysql_native_password``: the SHA-1 scramble is checked; a mismatch is 1045.
 * An empty response is an empty password ("using password: NO").
 
@@ -121,6 +125,10 @@ class Server:
     variables: dict[str, str | int | bool]
     next_id: int
     started: float
+    # The RSA private key and its OAEP padding, and the public key in PEM; made on first use.
+    rsa: tuple[Any, Any] | None = None
+    public_pem: bytes = b""
+    rsa_tried: bool = False
 
     @classmethod
     def from_config(cls, config: MysqlConfig, port: int) -> Server:
@@ -142,6 +150,25 @@ class Server:
     def connection_id(self) -> int:
         self.next_id += 1
         return self.next_id
+
+    def public_key(self) -> bytes:
+        """The PEM public key, or b"" when this process cannot do RSA."""
+        if not self.rsa_tried:
+            self.rsa_tried = True
+            self.rsa, self.public_pem = _rsa_keys()
+        return self.public_pem
+
+    def decrypt(self, data: bytes, salt: bytes) -> bytes | None:
+        """The password in a full-authentication packet (RSA-OAEP of password+NUL XOR salt)."""
+        if not self.public_key() or self.rsa is None:
+            return None
+        key, oaep = self.rsa
+        try:
+            plain = key.decrypt(data, oaep)
+        except ValueError:
+            return None
+        password = bytes(b ^ salt[i % len(salt)] for i, b in enumerate(plain))
+        return password[:-1] if password.endswith(b"\0") else password
 
     def check(self, user: bytes, plugin: str, response: bytes, salt: bytes) -> bytes | None:
         """The accepted password the response proves, or None."""
@@ -174,6 +201,7 @@ class MysqlProtocol(asyncio.Protocol):
         self.checked_plugin = ""
         self.checked_response = b""
         self.sql: SqlSession | None = None
+        self.plaintext: bytes | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP only
@@ -258,9 +286,22 @@ class MysqlProtocol(asyncio.Protocol):
     def _on_auth_data(self, data: bytes) -> str:
         if self.phase == "switch":
             return self._check(self.server.config.auth_plugin, data)
-        if self.phase == "full_auth":
-            # The client wants the RSA public key (0x02) or sends a password meant for TLS;
-            # a server without RSA keys refuses both.
+        if self.phase == "full_auth" and data == REQUEST_PUBLIC_KEY:
+            pem = self.server.public_key()
+            if not pem:
+                return self._refuse(self._denied())
+            self.phase = "rsa"
+            self._send(AuthMoreData(pem))
+            return ""
+        if self.phase in ("full_auth", "rsa"):
+            # A client holding the key already skips the request and sends the password at once.
+            assert self.hello is not None  # noqa: S101 - set by _on_hello
+            password = self.server.decrypt(data, self.salt)
+            if password is None:
+                return self._refuse(self._denied())
+            self.plaintext = password
+            if password in self.server.accounts.get(self.hello.user, ()):
+                return self._accept(password)
             return self._refuse(self._denied())
         return self._refuse(self._denied())
 
@@ -331,6 +372,8 @@ class MysqlProtocol(asyncio.Protocol):
             fields["mysql.connect_attrs"] = {
                 events.clip_text(k, 64): events.clip_text(v, 256) for k, v in hello.attrs
             }
+        if password is None:
+            password = self.plaintext
         if password is not None:
             fields["mysql.password"] = events.clip_text(password)
         if error:
@@ -396,6 +439,21 @@ class MysqlProtocol(asyncio.Protocol):
             f"Opens: 187  Flush tables: 3  Open tables: 106  "
             f"Queries per second avg: {questions / max(uptime, 1):.3f}"
         )
+
+
+def _rsa_keys() -> tuple[tuple[Any, Any] | None, bytes]:
+    try:
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    except ImportError:
+        return None, b""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    # MySQL 8.0 pads with RSA_PKCS1_OAEP_PADDING: OAEP with SHA-1 and MGF1-SHA-1.
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303 - the protocol's choice
+    return (key, oaep), pem
 
 
 async def start(

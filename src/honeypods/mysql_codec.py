@@ -72,13 +72,12 @@ class Capability(enum.IntFlag):
 
 
 # What MySQL 8.0 advertises (0xdfffffff with TLS) minus what we do not implement: TLS, zlib and
-# zstd compression, optional result-set metadata and query attributes.
+# zstd compression, and query attributes (they change COM_QUERY's layout).
 SERVER_CAPABILITIES: Final = (
     0xDFFFFFFF
     & ~Capability.CLIENT_SSL
     & ~Capability.CLIENT_COMPRESS
     & ~Capability.CLIENT_ZSTD_COMPRESSION_ALGORITHM
-    & ~Capability.CLIENT_OPTIONAL_RESULTSET_METADATA
     & ~Capability.CLIENT_QUERY_ATTRIBUTES
 )
 
@@ -770,6 +769,8 @@ class Connection:
 
     def _result_set(self, rs: ResultSet) -> list[bytes]:
         out = [lenenc_int(len(rs.columns))]
+        if self._both(Capability.CLIENT_OPTIONAL_RESULTSET_METADATA):
+            out[0] += b"\x01"  # RESULTSET_METADATA_FULL: the column definitions follow
         out += [make_column(c, self.collation) for c in rs.columns]
         if not self.deprecate_eof:
             out.append(b"\xfe\0\0" + int(self.status).to_bytes(2, "little"))
