@@ -106,13 +106,14 @@ class DecoyProcess:
         self.out = out
         self.stdout = out.open("wb")
         self.stderr_path = out.with_suffix(".err")
+        self.stderr_file = self.stderr_path.open("wb")
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("HONEYPODS_")}
         full_env.update(env)
         full_env.setdefault("HONEYPODS_SUMMARY_INTERVAL", "0")
         self.proc = subprocess.Popen(
             [*prefix, sys.executable, "-m", "honeypods", *args],
             stdout=self.stdout,
-            stderr=self.stderr_path.open("wb"),
+            stderr=self.stderr_file,
             env=full_env,
         )
 
@@ -176,6 +177,7 @@ class DecoyProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.stdout.close()
+        self.stderr_file.close()
         return self.proc.returncode
 
 
