@@ -14,7 +14,6 @@ from typing import Any
 
 import pymysql
 import pytest
-
 from tests.conftest import DecoyProcess, free_port, require_tool
 
 pytestmark = pytest.mark.integration
@@ -43,7 +42,9 @@ def _count(docs: list[dict[str, Any]], action: str) -> int:
 
 def test_pymysql_session_and_wrong_password(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
     proc, port = decoy()
-    conn = pymysql.connect(host="127.0.0.1", port=port, user="root", password="", connect_timeout=10)
+    conn = pymysql.connect(
+        host="127.0.0.1", port=port, user="root", password="", connect_timeout=10
+    )
     with conn.cursor() as cur:
         cur.execute("SHOW DATABASES")
         assert ("app_prod",) in cur.fetchall()
@@ -67,7 +68,9 @@ def test_pymysql_session_and_wrong_password(decoy: Callable[..., tuple[DecoyProc
         assert info.value.args[0] == 1142
     conn.close()
     with pytest.raises(pymysql.err.OperationalError) as info:
-        pymysql.connect(host="127.0.0.1", port=port, user="root", password="nope", connect_timeout=10)
+        pymysql.connect(
+            host="127.0.0.1", port=port, user="root", password="nope", connect_timeout=10
+        )
     assert info.value.args == (1045, DENIED.format("root"))
 
     logins = _logins(proc, 2)
@@ -228,7 +231,8 @@ def test_greetings_vary_and_bad_input_gets_mysqls_errors(
             assert greeting.startswith(b"\x0a8.0.36\0")
             ids.append(int.from_bytes(greeting[8:12], "little"))
             salts.append(greeting[12:20] + greeting[36:48])
-    assert ids == sorted(ids) and len(set(ids)) == 3
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 3
     assert len(set(salts)) == 3
 
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:

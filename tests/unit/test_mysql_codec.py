@@ -34,21 +34,24 @@ from honeypods.mysql_codec import (
 SALT = bytes(range(1, 21))
 
 # HandshakeV10 as MySQL 8.0 sends it, with CLIENT_SSL, compression and query attributes cleared.
-GREETING = bytes.fromhex(
-    "4a000000"  # length 74, sequence 0
-    "0a"  # protocol version 10
-    "382e302e333600"  # "8.0.36\0"
-    "0c000000"  # connection id 12
-    "0102030405060708"  # salt, first 8 bytes
-    "00"  # filler
-    "dff7"  # capabilities, lower 16 bits: 0xffff without SSL (0x800) and COMPRESS (0x20)
-    "ff"  # collation 255, utf8mb4_0900_ai_ci
-    "0200"  # status: autocommit
-    "ffd3"  # capabilities, upper: 0xdfff without ZSTD (bit 26) and QUERY_ATTRIBUTES (bit 27)
-    "15"  # auth data length 21
-    "00000000000000000000"  # reserved
-    "090a0b0c0d0e0f101112131400"  # salt, last 12 bytes, NUL
-) + b"caching_sha2_password\0"
+GREETING = (
+    bytes.fromhex(
+        "4a000000"  # length 74, sequence 0
+        "0a"  # protocol version 10
+        "382e302e333600"  # "8.0.36\0"
+        "0c000000"  # connection id 12
+        "0102030405060708"  # salt, first 8 bytes
+        "00"  # filler
+        "dff7"  # capabilities, lower 16 bits: 0xffff without SSL (0x800) and COMPRESS (0x20)
+        "ff"  # collation 255, utf8mb4_0900_ai_ci
+        "0200"  # status: autocommit
+        "ffd3"  # capabilities, upper: 0xdfff without ZSTD (bit 26) and QUERY_ATTRIBUTES (bit 27)
+        "15"  # auth data length 21
+        "00000000000000000000"  # reserved
+        "090a0b0c0d0e0f101112131400"  # salt, last 12 bytes, NUL
+    )
+    + b"caching_sha2_password\0"
+)
 
 CLIENT_CAPS = (
     Capability.CLIENT_LONG_PASSWORD

@@ -61,9 +61,12 @@ def _drive(data: bytes, chunk: int, answer_ok: bool) -> None:
                 if conn.state is State.CLOSED:
                     return
     except ProtocolError as exc:
-        assert 1000 <= exc.code < 4000
-        assert len(exc.sqlstate) == 5
-        assert conn.fail(exc).startswith(b"")
+        error = exc
+    else:
+        return
+    assert 1000 <= error.code < 4000
+    assert len(error.sqlstate) == 5
+    assert conn.fail(error)[4:5] == b"\xff"
 
 
 @settings(max_examples=400, deadline=timedelta(seconds=2))
