@@ -56,6 +56,7 @@ from honeypods.mysql_codec import (
     Greeting,
     HandshakeResponse,
     Ok,
+    PrepareOk,
     ProtocolError,
     Reply,
     ResultSet,
@@ -85,18 +86,43 @@ ER_1251_NOT_SUPPORTED_AUTH_MODE: Final = Err(
     "Client does not support authentication protocol requested by server; consider upgrading "
     "MySQL client",
 )
-ER_1295_UNSUPPORTED_PS: Final = Err(
-    1295, "HY000", "This command is not supported in the prepared statement protocol yet"
+ER_1461_MAX_PREPARED_STMT: Final = Err(
+    1461,
+    "42000",
+    "Can't create more than max_prepared_stmt_count statements (current value: 16382)",
 )
+# Prepared statements one connection may hold.
+MAX_STATEMENTS: Final = 64
+
+
+def _er_1243(cmd: Command, what: str) -> Err:
+    number = int.from_bytes(cmd.argument[:4], "little")
+    return Err(
+        1243, "HY000", f"Unknown prepared statement handler ({number}) given to mysqld_stmt_{what}"
+    )
+
+
+def _count_params(query: str) -> int:
+    """Placeholders outside quotes."""
+    count, quote = 0, ""
+    for ch in query:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "?":
+            count += 1
+    return min(count, 0xFFFF)
+
+
+# Byte b -> b & 0x7F, with NUL and '$' moved up by one: one C call per salt on the accept path.
+_SALT_TABLE: Final = bytes((b & 0x7F) + ((b & 0x7F) in (0, 0x24)) for b in range(256))
 
 
 def make_salt() -> bytes:
     """20 bytes as MySQL's generate_user_salt makes them: 7-bit, never NUL or '$'."""
-    out = bytearray(b & 0x7F for b in os.urandom(20))
-    for i, b in enumerate(out):
-        if b in (0, 0x24):
-            out[i] = b + 1
-    return bytes(out)
+    return os.urandom(20).translate(_SALT_TABLE)
 
 
 def scramble_native(password: bytes, salt: bytes) -> bytes:
@@ -202,6 +228,8 @@ class MysqlProtocol(asyncio.Protocol):
         self.checked_response = b""
         self.sql: SqlSession | None = None
         self.plaintext: bytes | None = None
+        self.statements: dict[int, str] = {}
+        self.next_statement = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP only
@@ -298,6 +326,10 @@ class MysqlProtocol(asyncio.Protocol):
             assert self.hello is not None  # noqa: S101 - set by _on_hello
             password = self.server.decrypt(data, self.salt)
             if password is None:
+                if self.phase == "full_auth" and data.endswith(b"\0"):
+                    # Some clients (Connector/Python's pure driver) send the password in the
+                    # clear even without TLS. MySQL refuses it there; we refuse it and keep it.
+                    self.plaintext = data[:-1]
                 return self._refuse(self._denied())
             self.plaintext = password
             if password in self.server.accounts.get(self.hello.user, ()):
@@ -411,8 +443,16 @@ class MysqlProtocol(asyncio.Protocol):
         elif code == Com.COM_SET_OPTION and len(cmd.argument) == 2:
             reply = Eof()
         elif code == Com.COM_STMT_PREPARE:
-            reply = ER_1295_UNSUPPORTED_PS
-        elif code in (Com.COM_STMT_CLOSE, Com.COM_STMT_SEND_LONG_DATA):
+            reply = self._prepare(cmd.argument.decode("utf-8", "replace"), sql)
+        elif code == Com.COM_STMT_EXECUTE:
+            reply = self._execute(cmd.argument, sql)
+            text, cut = f"statement {int.from_bytes(cmd.argument[:4], 'little')}", False
+        elif code == Com.COM_STMT_RESET:
+            reply = Ok() if self._statement(cmd.argument) is not None else _er_1243(cmd, "reset")
+        elif code == Com.COM_STMT_CLOSE:
+            self.statements.pop(int.from_bytes(cmd.argument[:4], "little"), None)
+            reply = None  # no answer, by protocol
+        elif code == Com.COM_STMT_SEND_LONG_DATA:
             reply = None  # no answer, by protocol
         else:
             reply = ER_1047_UNKNOWN_COMMAND
@@ -430,6 +470,32 @@ class MysqlProtocol(asyncio.Protocol):
         if reply is not None:
             self._send(reply)
         return closing
+
+    def _prepare(self, query: str, sql: SqlSession) -> Reply:
+        result = answer(query, sql)
+        if isinstance(result, Err):
+            return result
+        if len(self.statements) >= MAX_STATEMENTS:
+            # max_prepared_stmt_count is per server; this bounds one connection's memory.
+            return ER_1461_MAX_PREPARED_STMT
+        self.next_statement += 1
+        self.statements[self.next_statement] = query
+        columns = result.columns if isinstance(result, ResultSet) else ()
+        return PrepareOk(self.next_statement, _count_params(query), columns)
+
+    def _statement(self, argument: bytes) -> str | None:
+        if len(argument) < 4:
+            return None
+        return self.statements.get(int.from_bytes(argument[:4], "little"))
+
+    def _execute(self, argument: bytes, sql: SqlSession) -> Reply:
+        query = self._statement(argument)
+        if query is None:
+            return _er_1243(Command(Com.COM_STMT_EXECUTE, argument), "execute")
+        result = answer(query, sql)
+        if isinstance(result, ResultSet):
+            return ResultSet(result.columns, result.rows, binary=True)
+        return result
 
     def _statistics(self) -> str:
         uptime = int(time.monotonic() - self.server.started)

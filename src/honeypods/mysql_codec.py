@@ -30,6 +30,7 @@ Compression and TLS are never advertised, so they are never negotiated.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -311,6 +312,8 @@ class Column:
 class ResultSet:
     columns: tuple[Column, ...]
     rows: tuple[tuple[str | None, ...], ...] = ()
+    # Binary protocol rows, the answer to COM_STMT_EXECUTE.
+    binary: bool = False
 
 
 @dataclass(frozen=True)
@@ -495,24 +498,45 @@ def parse_handshake_response(payload: bytes) -> HandshakeResponse | SSLRequest:
 
 def make_greeting(g: Greeting) -> bytes:
     """HandshakeV10 payload, byte for byte what MySQL 8.0 sends."""
-    caps = int(g.capabilities)
+    head, middle, tail = _greeting_parts(
+        g.server_version,
+        int(g.capabilities),
+        g.collation,
+        int(g.status),
+        g.plugin,
+        salt_len=len(g.salt),
+    )
     return b"".join(
         (
-            b"\x0a",  # protocol version
-            g.server_version.encode() + b"\0",  # server version
+            head,  # protocol version 10, server version
             g.connection_id.to_bytes(4, "little"),  # thread id
             g.salt[:8],  # auth-plugin-data-part-1
-            b"\0",  # filler
-            (caps & 0xFFFF).to_bytes(2, "little"),  # capability flags, lower
-            bytes((g.collation,)),  # character set
-            int(g.status).to_bytes(2, "little"),  # status flags
-            (caps >> 16).to_bytes(2, "little"),  # capability flags, upper
-            bytes((len(g.salt) + 1,)),  # auth-plugin-data length
-            b"\0" * 10,  # reserved
-            g.salt[8:] + b"\0",  # auth-plugin-data-part-2
-            g.plugin.encode() + b"\0",  # auth plugin name
+            middle,
+            g.salt[8:],  # auth-plugin-data-part-2
+            tail,
         )
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _greeting_parts(
+    version: str, caps: int, collation: int, status: int, plugin: str, *, salt_len: int
+) -> tuple[bytes, bytes, bytes]:
+    # The fixed parts of every greeting, built once: only the id and the salt change.
+    head = b"\x0a" + version.encode() + b"\0"  # protocol version, server version
+    middle = b"".join(
+        (
+            b"\0",  # filler
+            (caps & 0xFFFF).to_bytes(2, "little"),  # capability flags, lower
+            bytes((collation,)),  # character set
+            status.to_bytes(2, "little"),  # status flags
+            (caps >> 16).to_bytes(2, "little"),  # capability flags, upper
+            bytes((salt_len + 1,)),  # auth-plugin-data length
+            b"\0" * 10,  # reserved
+        )
+    )
+    tail = b"\0" + plugin.encode() + b"\0"  # salt's NUL, auth plugin name
+    return head, middle, tail
 
 
 def make_column(c: Column, collation: int, with_default: bool = False) -> bytes:
@@ -548,6 +572,28 @@ def make_err(code: int, sqlstate: str, message: str, protocol_41: bool = True) -
     if protocol_41:
         head += b"#" + sqlstate.encode()[:5]
     return head + message.encode("utf-8", "backslashreplace")
+
+
+_INTEGER_SIZES: Final[dict[int, int]] = {
+    FieldType.MYSQL_TYPE_LONG: 4,
+    FieldType.MYSQL_TYPE_LONGLONG: 8,
+}
+
+
+def _binary_row(columns: tuple[Column, ...], row: tuple[str | None, ...]) -> bytes:
+    """Binary protocol row: 0x00, a NULL bitmap offset by 2 bits, then the non-NULL values."""
+    bitmap = bytearray((len(columns) + 7 + 2) // 8)
+    values = []
+    for i, (column, value) in enumerate(zip(columns, row, strict=True)):
+        if value is None:
+            bitmap[(i + 2) // 8] |= 1 << ((i + 2) % 8)
+            continue
+        size = _INTEGER_SIZES.get(column.type)
+        if size is not None:
+            values.append(int(value).to_bytes(size, "little", signed=int(value) < 0))
+        else:
+            values.append(lenenc_str(value.encode("utf-8")))
+    return b"\x00" + bytes(bitmap) + b"".join(values)
 
 
 # -- the connection ---------------------------------------------------------------------------------
@@ -774,10 +820,13 @@ class Connection:
         out += [make_column(c, self.collation) for c in rs.columns]
         if not self.deprecate_eof:
             out.append(b"\xfe\0\0" + int(self.status).to_bytes(2, "little"))
-        for row in rs.rows:
-            out.append(
+        if rs.binary:
+            out += [_binary_row(rs.columns, row) for row in rs.rows]
+        else:
+            out += [
                 b"".join(b"\xfb" if v is None else lenenc_str(v.encode("utf-8")) for v in row)
-            )
+                for row in rs.rows
+            ]
         out.append(self._eof_payload())
         return out
 

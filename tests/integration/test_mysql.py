@@ -135,6 +135,37 @@ def test_native_password_via_auth_switch(decoy: Callable[..., tuple[DecoyProcess
     assert len(logins[1]["mysql"]["auth_response_hex"]) == 40
 
 
+def test_mysql_connector_prepared_statements(
+    decoy: Callable[..., tuple[DecoyProcess, int]],
+) -> None:
+    connector = pytest.importorskip("mysql.connector")
+    proc, port = decoy()
+    options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "use_pure": True}
+    conn = connector.connect(user="root", password="root", ssl_disabled=True, **options)
+    cur = conn.cursor()
+    cur.execute("SELECT VERSION()")
+    assert cur.fetchall() == [("8.0.36",)]
+    cur = conn.cursor(prepared=True)
+    cur.execute("SELECT * FROM billing.payment_methods WHERE id = ?", (1,))
+    assert cur.fetchall() == []
+    assert "card_number" in cur.column_names
+    cur.execute("SELECT CONNECTION_ID(), DATABASE()")
+    (row,) = cur.fetchall()
+    assert row[1] is None
+    assert isinstance(row[0], int)
+    conn.close()
+    with pytest.raises(connector.errors.ProgrammingError) as info:
+        connector.connect(user="root", password="Winter2024!", ssl_disabled=True, **options)
+    assert info.value.errno == 1045
+    assert info.value.msg == DENIED.format("root")
+    logins = _logins(proc, 2)
+    assert logins[1]["mysql"]["password"] == "Winter2024!"
+    assert logins[0]["mysql"]["connect_attrs"]["_client_name"] == "mysql-connector-python"
+    commands = [e["mysql"]["command"] for e in proc.of("mysql.command")]
+    assert "COM_STMT_PREPARE" in commands
+    assert "COM_STMT_EXECUTE" in commands
+
+
 def _mysql_cli(port: int, *args: str) -> subprocess.CompletedProcess[str]:
     tool = require_tool("mysql")
     return subprocess.run(
