@@ -107,12 +107,11 @@ class Client(asyncio.Protocol):
             if payload[:1] == b"\x00":
                 self.transport.write(packet(0, b"\x03SELECT VERSION()"))
                 self.stage = "query"
-        elif self.stage == "query":
-            if payload[:1] == b"\xfe" and len(payload) < 9:
-                self.eofs += 1
-                if self.eofs == 2:
-                    self.transport.write(packet(0, b"\x01"))
-                    self.stage = "closing"
+        elif self.stage == "query" and payload[:1] == b"\xfe" and len(payload) < 9:
+            self.eofs += 1  # EOF after the columns, then EOF after the rows
+            if self.eofs == 2:
+                self.transport.write(packet(0, b"\x01"))
+                self.stage = "closing"
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.done.done():
@@ -191,7 +190,10 @@ def main() -> int:
     rows += [
         ("idle RSS MiB", f"{idle_rss:.1f}"),
         ("RSS after load MiB (VmHWM)", f"{load_rss:.1f} ({load_hwm:.1f})"),
-        ("mysql.login / mysql.command events", f"{final['mysql.login']} / {final['mysql.command']}"),
+        (
+            "mysql.login / mysql.command events",
+            f"{final['mysql.login']} / {final['mysql.command']}",
+        ),
         ("every connect has a close", str(accounted)),
         ("exit code on SIGTERM", str(code)),
         ("load average before / after", f"{load_before} / {loadavg()}"),
