@@ -160,6 +160,7 @@ def main() -> int:
     logins_seen = 0
     for name, login in (("greetings", False), ("full logins", True)):
         cpu0 = cpu_seconds(decoy.pid)
+        client0 = time.process_time()
         result = asyncio.run(
             run_load(
                 lambda login=login: operation(port, login),  # type: ignore[misc]
@@ -170,6 +171,7 @@ def main() -> int:
         closed += result.done + result.failed
         counts = settle(decoy, closed)
         cpu = cpu_seconds(decoy.pid) - cpu0
+        client_cpu = time.process_time() - client0
         lost = closed - counts["session.closed"]
         if login:
             logins = counts["mysql.login"] - logins_seen
@@ -180,7 +182,8 @@ def main() -> int:
             (f"{name}/s (c={args.concurrency})", f"{result.rate:,.0f}"),
             (f"{name}: p50 / p99 latency ms", f"{result.pct(0.5):.1f} / {result.pct(0.99):.1f}"),
             (f"{name}: completed / failed", f"{result.done} / {result.failed}"),
-            (f"{name}: decoy CPU s", f"{cpu:.1f}"),
+            (f"{name}: CPU s decoy / load generator", f"{cpu:.1f} / {client_cpu:.1f}"),
+            (f"{name}: decoy CPU us per operation", f"{cpu / max(result.done, 1) * 1e6:.0f}"),
             (f"{name}: events lost", str(lost)),
         ]
     load_rss, load_hwm = rss_mib(decoy.pid)

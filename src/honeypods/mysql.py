@@ -253,7 +253,8 @@ class MysqlProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.hello is not None and self.phase:
-            self._log_login(None, abandoned=True)
+            # The client left halfway through the dialogue: still one attempt, failed.
+            self._log_login(None)
 
     # -- dispatch ----------------------------------------------------------------------------------
 
@@ -384,9 +385,7 @@ class MysqlProtocol(asyncio.Protocol):
         self._send(reply)
         return ""
 
-    def _log_login(
-        self, password: bytes | None, *, error: int = 0, abandoned: bool = False
-    ) -> None:
+    def _log_login(self, password: bytes | None, *, error: int = 0) -> None:
         hello = self.hello
         assert hello is not None  # noqa: S101 - only called once a response arrived
         self.phase = ""
@@ -410,7 +409,6 @@ class MysqlProtocol(asyncio.Protocol):
             fields["mysql.password"] = events.clip_text(password)
         if error:
             fields["mysql.error_code"] = error
-        del abandoned  # an abandoned attempt is a failure with no error sent
         self.session.emit("mysql.login", fields)
 
     # -- commands ----------------------------------------------------------------------------------
@@ -422,7 +420,8 @@ class MysqlProtocol(asyncio.Protocol):
             name = Com(cmd.command).name
         except ValueError:
             name = f"COM_0x{cmd.command:02x}"
-        text, cut = events.clip(cmd.argument, events.LONG_TEXT_CAP)
+        # COM_FIELD_LIST's table name ends in a NUL; keep the log readable.
+        text, cut = events.clip(cmd.argument.rstrip(b"\0"), events.LONG_TEXT_CAP)
         reply: Reply | None
         closing = ""
         code = cmd.command
@@ -446,7 +445,7 @@ class MysqlProtocol(asyncio.Protocol):
             reply = self._prepare(cmd.argument.decode("utf-8", "replace"), sql)
         elif code == Com.COM_STMT_EXECUTE:
             reply = self._execute(cmd.argument, sql)
-            text, cut = f"statement {int.from_bytes(cmd.argument[:4], 'little')}", False
+            text, cut = events.clip(self._statement(cmd.argument) or "", events.LONG_TEXT_CAP)
         elif code == Com.COM_STMT_RESET:
             reply = Ok() if self._statement(cmd.argument) is not None else _er_1243(cmd, "reset")
         elif code == Com.COM_STMT_CLOSE:

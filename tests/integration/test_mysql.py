@@ -282,3 +282,29 @@ def test_greetings_vary_and_bad_input_gets_mysqls_errors(
     reasons = [d["event"]["reason"] for d in docs if d["event"]["action"] == "session.closed"]
     assert reasons.count("protocol_error") == 2
     assert _count(docs, "mysql.login") == 0
+
+
+def test_abandoned_full_authentication_is_one_failed_login(
+    decoy: Callable[..., tuple[DecoyProcess, int]],
+) -> None:
+    # What MySQL's own client does without TLS and without --get-server-public-key: it gets
+    # "perform full authentication" and gives up.
+    proc, port = decoy()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        _read_packet(sock)
+        flags = 0x1 | 0x200 | 0x8000 | 0x80000
+        response = (
+            flags.to_bytes(4, "little")
+            + bytes(28)
+            + b"scanner\0"
+            + b"\x20"
+            + b"\x01" * 32
+            + b"caching_sha2_password\0"
+        )
+        sock.sendall(len(response).to_bytes(3, "little") + b"\x01" + response)
+        assert _read_packet(sock) == b"\x01\x04"
+    (login,) = _logins(proc, 1)
+    assert login["user"]["name"] == "scanner"
+    assert login["event"]["outcome"] == "failure"
+    assert login["mysql"]["auth_response_hex"] == "01" * 32
+    assert "error_code" not in login["mysql"]
