@@ -72,14 +72,13 @@ class Capability(enum.IntFlag):
     CLIENT_REMEMBER_OPTIONS = 1 << 31
 
 
-# What MySQL 8.0 advertises (0xdfffffff with TLS) minus what we do not implement: TLS, zlib and
-# zstd compression, and query attributes (they change COM_QUERY's layout).
+# What MySQL 8.0 advertises (0xdfffffff with TLS) minus what we do not implement: TLS and zlib
+# and zstd compression.
 SERVER_CAPABILITIES: Final = (
     0xDFFFFFFF
     & ~Capability.CLIENT_SSL
     & ~Capability.CLIENT_COMPRESS
     & ~Capability.CLIENT_ZSTD_COMPRESSION_ALGORITHM
-    & ~Capability.CLIENT_QUERY_ATTRIBUTES
 )
 
 
@@ -228,6 +227,8 @@ class AuthData:
 class Command:
     command: int
     argument: bytes
+    # Query attributes (name, raw binary value) sent before a COM_QUERY's text.
+    attributes: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -493,6 +494,64 @@ def parse_handshake_response(payload: bytes) -> HandshakeResponse | SSLRequest:
     )
 
 
+# Binary value sizes by field type; types not listed are length-encoded strings, and the
+# temporal types carry a one-byte length (the binary protocol, as COM_STMT_EXECUTE uses it).
+_FIXED_SIZES: Final = {6: 0, 1: 1, 2: 2, 13: 2, 3: 4, 9: 4, 4: 4, 8: 8, 5: 8}
+_TEMPORAL: Final = frozenset((7, 10, 11, 12))
+_LENENC_TYPES: Final = frozenset((0, 15, 16, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255))
+
+
+def _malformed() -> ProtocolError:
+    return ProtocolError(1835, "HY000", "Malformed communication packet.")
+
+
+def parse_query_with_attributes(payload: bytes) -> Command:
+    """COM_QUERY when CLIENT_QUERY_ATTRIBUTES is on.
+
+    ====== =============================== ==========================================
+    offset field                           notes
+    ====== =============================== ==========================================
+    0      0x03                            COM_QUERY
+    1      parameter count (lenenc)
+    ...    parameter set count (lenenc)    always 1
+    ...    NULL bitmap ((count + 7) / 8)   only when count > 0, as are the next three
+    ...    new-params-bound flag (1)       always 1
+    ...    type (2) + name (lenenc)        per parameter
+    ...    values                          binary protocol, non-NULL parameters only
+    ...    query text                      to the end of the packet
+    ====== =============================== ==========================================
+
+    Raises:
+        ProtocolError: 1835 Malformed communication packet.
+    """
+    r = _Reader(payload, _malformed())
+    r.read(1)
+    count = r.read_lenenc_int()
+    r.read_lenenc_int()
+    attributes: list[tuple[str, bytes]] = []
+    if count:
+        if count > r.remaining():
+            raise r.error  # every parameter takes at least one byte
+        nulls = r.read((count + 7) // 8)
+        if r.read_int(1) != 1:
+            raise r.error
+        params = [(r.read_int(2) & 0xFF, r.read_lenenc_str()) for _ in range(count)]
+        for i, (kind, name) in enumerate(params):
+            if nulls[i // 8] & (1 << (i % 8)):
+                value = b""
+            elif kind in _FIXED_SIZES:
+                value = r.read(_FIXED_SIZES[kind])
+            elif kind in _TEMPORAL:
+                value = r.read(r.read_int(1))
+            elif kind in _LENENC_TYPES:
+                value = r.read_lenenc_str()
+            else:
+                raise r.error
+            if len(attributes) < MAX_ATTRS:
+                attributes.append((_text(name), value))
+    return Command(Com.COM_QUERY, r.read_rest(), tuple(attributes))
+
+
 # -- builders ---------------------------------------------------------------------------------------
 
 
@@ -715,6 +774,8 @@ class Connection:
         if not payload:
             # An empty command packet is read as COM_SLEEP, which a server refuses.
             return Command(Com.COM_SLEEP, b"")
+        if payload[0] == Com.COM_QUERY and self._both(Capability.CLIENT_QUERY_ATTRIBUTES):
+            return parse_query_with_attributes(payload)
         return Command(payload[0], payload[1:])
 
     # -- output --------------------------------------------------------------------------------------

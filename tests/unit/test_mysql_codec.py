@@ -33,7 +33,7 @@ from honeypods.mysql_codec import (
 
 SALT = bytes(range(1, 21))
 
-# HandshakeV10 as MySQL 8.0 sends it, with CLIENT_SSL, compression and query attributes cleared.
+# HandshakeV10 as MySQL 8.0 sends it, with CLIENT_SSL and compression cleared.
 GREETING = (
     bytes.fromhex(
         "4a000000"  # length 74, sequence 0
@@ -45,7 +45,7 @@ GREETING = (
         "dff7"  # capabilities, lower 16 bits: 0xffff without SSL (0x800) and COMPRESS (0x20)
         "ff"  # collation 255, utf8mb4_0900_ai_ci
         "0200"  # status: autocommit
-        "ffd3"  # capabilities, upper: 0xdfff without ZSTD (bit 26) and QUERY_ATTRIBUTES (bit 27)
+        "ffdb"  # capabilities, upper: 0xdfff without ZSTD (bit 26)
         "15"  # auth data length 21
         "00000000000000000000"  # reserved
         "090a0b0c0d0e0f101112131400"  # salt, last 12 bytes, NUL
@@ -182,6 +182,44 @@ def test_commands(bytewise: bool) -> None:
         Command(Com.COM_PING, b""),
         Command(Com.COM_QUIT, b""),
     ]
+
+
+@pytest.mark.parametrize(
+    ("payload", "command"),
+    [
+        (b"\x03\x00\x01SELECT 1", Command(Com.COM_QUERY, b"SELECT 1")),
+        (
+            # One attribute "trace" of type VAR_STRING (0xfd) with value "abc".
+            b"\x03\x01\x01\x00\x01\xfd\x00\x05trace\x03abcSELECT 2",
+            Command(Com.COM_QUERY, b"SELECT 2", (("trace", b"abc"),)),
+        ),
+        (
+            # A NULL attribute (bitmap bit 0) and a LONGLONG one.
+            b"\x03\x02\x01\x01\x01\x06\x00\x01a\x08\x00\x01b" + (7).to_bytes(8, "little") + b"Q",
+            Command(Com.COM_QUERY, b"Q", (("a", b""), ("b", (7).to_bytes(8, "little")))),
+        ),
+    ],
+)
+def test_query_attributes(payload: bytes, command: Command) -> None:
+    conn = _logged_in(CLIENT_CAPS | Capability.CLIENT_QUERY_ATTRIBUTES)
+    assert _events(conn, _packet(0, payload), bytewise=True) == [command]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"\x03",
+        b"\x03\x05\x01",
+        b"\x03\x01\x01\x00\x02\xfd\x00\x00",
+        b"\x03\x01\x01\x00\x01\x99\x00\x00x",
+    ],
+)
+def test_malformed_query_attributes(payload: bytes) -> None:
+    conn = _logged_in(CLIENT_CAPS | Capability.CLIENT_QUERY_ATTRIBUTES)
+    conn.receive_data(_packet(0, payload))
+    with pytest.raises(ProtocolError) as info:
+        conn.next_event()
+    assert (info.value.code, info.value.message) == (1835, "Malformed communication packet.")
 
 
 def test_result_set_with_eof_packets() -> None:
