@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import zlib
 from dataclasses import dataclass
 from typing import Final
 
@@ -72,14 +73,13 @@ class Capability(enum.IntFlag):
     CLIENT_REMEMBER_OPTIONS = 1 << 31
 
 
-# What MySQL 8.0 advertises (0xdfffffff with TLS) minus what we do not implement: TLS and zlib
-# and zstd compression.
+# What MySQL 8.0 advertises (0xdfffffff with TLS) minus what we do not implement: TLS and zstd
+# compression (zlib compression is implemented).
 SERVER_CAPABILITIES: Final = (
-    0xDFFFFFFF
-    & ~Capability.CLIENT_SSL
-    & ~Capability.CLIENT_COMPRESS
-    & ~Capability.CLIENT_ZSTD_COMPRESSION_ALGORITHM
+    0xDFFFFFFF & ~Capability.CLIENT_SSL & ~Capability.CLIENT_ZSTD_COMPRESSION_ALGORITHM
 )
+# Payloads shorter than this are sent uncompressed even when compression is on (MIN_COMPRESS_LENGTH).
+MIN_COMPRESS_LENGTH: Final = 50
 
 
 class Status(enum.IntFlag):
@@ -676,6 +676,10 @@ class Connection:
         self._buf = bytearray()
         self._eof = False
         self._seq = 0  # next sequence id, in either direction
+        # Compression (CLIENT_COMPRESS): raw input waiting to be inflated, and its sequence id.
+        self._compressed = False
+        self._raw = bytearray()
+        self._cseq = 0
 
     # -- properties negotiated in the handshake ------------------------------------------------------
 
@@ -696,9 +700,51 @@ class Connection:
         """Buffer bytes from the peer; ``b""`` marks the end of input."""
         if data:
             if not self._eof:
-                self._buf += data
+                if self._compressed:
+                    self._raw += data
+                else:
+                    self._buf += data
         else:
             self._eof = True
+
+    def _inflate(self) -> None:
+        """Move every complete compressed packet from ``_raw`` into ``_buf``, decompressed.
+
+        ====== ======================== ===============================================
+        offset field                    notes
+        ====== ======================== ===============================================
+        0      compressed length (3)
+        3      compressed sequence (1)  counts compressed packets, reset per command
+        4      uncompressed length (3)  0: the payload was sent as it is
+        7      payload                  zlib data, or raw; holds ordinary packets
+        ====== ======================== ===============================================
+        """
+        raw = self._raw
+        while len(raw) >= 7:
+            length = raw[0] | raw[1] << 8 | raw[2] << 16
+            seq = raw[3]
+            plain = raw[4] | raw[5] << 8 | raw[6] << 16
+            if max(length, plain) + len(self._buf) > self.max_packet_size + 4:
+                raise ProtocolError(
+                    1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"
+                )
+            expected = 0 if self.state is State.COMMAND and not self._buf else self._cseq
+            if seq != expected:
+                raise ProtocolError(1156, "08S01", "Got packets out of order")
+            if len(raw) < 7 + length:
+                return
+            body = bytes(raw[7 : 7 + length])
+            del raw[: 7 + length]
+            self._cseq = (seq + 1) & 0xFF
+            if plain:
+                inflater = zlib.decompressobj()
+                try:
+                    body = inflater.decompress(body, plain)
+                except zlib.error:
+                    body = b""
+                if len(body) != plain or inflater.unconsumed_tail:
+                    raise ProtocolError(1157, "08S01", "Couldn't uncompress communication packet")
+            self._buf += body
 
     def _take_packet(self) -> tuple[int, bytes] | None:
         """One logical packet (continuations joined), or None if it is not all here yet.
@@ -706,6 +752,8 @@ class Connection:
         Nothing is consumed until the whole packet is buffered, so a short read leaves the buffer
         as it was (the transactional read).
         """
+        if self._compressed:
+            self._inflate()
         buf = self._buf
         pos = 0
         parts: list[bytes] = []
@@ -808,10 +856,35 @@ class Connection:
         key = (self.state, type(reply))
         if key not in _TRANSITIONS:
             raise RuntimeError(f"cannot send {type(reply).__name__} in state {self.state.name}")
+        start = self.state
         self.state = _TRANSITIONS[key]
         out = bytearray()
         for payload in payloads:
             out += self._frame(payload)
+        wire = self._deflate(bytes(out))
+        if (
+            start is State.AUTH
+            and self.state is State.COMMAND
+            and self._both(Capability.CLIENT_COMPRESS)
+        ):
+            # Both sides compress everything after the OK that ends authentication.
+            self._compressed = True
+            self._raw, self._buf = self._buf, bytearray()
+        return wire
+
+    def _deflate(self, data: bytes) -> bytes:
+        if not self._compressed:
+            return data
+        out = bytearray()
+        for i in range(0, max(len(data), 1), MAX_PAYLOAD):
+            chunk = data[i : i + MAX_PAYLOAD]
+            if len(chunk) < MIN_COMPRESS_LENGTH:
+                body, plain = chunk, 0
+            else:
+                body, plain = zlib.compress(chunk), len(chunk)
+            out += len(body).to_bytes(3, "little") + bytes((self._cseq,))
+            out += plain.to_bytes(3, "little") + body
+            self._cseq = (self._cseq + 1) & 0xFF
         return bytes(out)
 
     def _frame(self, payload: bytes) -> bytes:
@@ -827,7 +900,9 @@ class Connection:
     def fail(self, error: ProtocolError) -> bytes:
         """The ERR packet for a protocol error; the connection is then closed."""
         self.state = State.CLOSED
-        return self._frame(self._single(Err(error.code, error.sqlstate, error.message)))
+        return self._deflate(
+            self._frame(self._single(Err(error.code, error.sqlstate, error.message)))
+        )
 
     def _single(self, reply: Reply) -> bytes:
         if isinstance(reply, Ok):

@@ -717,8 +717,8 @@ def _evaluate(expr: str, s: SqlSession) -> tuple[str, str | int | bool | None] |
         return label, int(expr)
     if len(expr) >= 2 and expr[0] == expr[-1] and expr[0] in "'\"":
         return (label if label != expr else expr[1:-1]), expr[1:-1]
-    if low in ("null",):
-        return label, None
+    if low in ("null", "?"):
+        return label, None  # a placeholder of a prepared statement reads as NULL
     var = re.fullmatch(r"@@(?:(session|global|local)\.)?([a-z_0-9]+)", low)
     if var:
         name = var.group(2)

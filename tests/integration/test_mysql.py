@@ -199,6 +199,18 @@ def test_mysql_cli(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
     assert logins[0]["mysql"]["connect_attrs"]["_client_name"] == "libmariadb"
 
 
+def test_mysql_cli_compressed(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
+    proc, port = decoy()
+    sql = "SHOW VARIABLES LIKE 'version%'; USE billing; SHOW FULL TABLES; SELECT * FROM cards;"
+    done = _mysql_cli(port, "-u", "admin", "--password=admin", "--compress", "-e", sql)
+    assert done.returncode == 1
+    assert "version_comment\tMySQL Community Server - GPL" in done.stdout
+    assert "payment_methods\tBASE TABLE" in done.stdout
+    assert "ERROR 1146 (42S02) at line 1: Table 'billing.cards' doesn't exist" in done.stderr
+    (login,) = _logins(proc, 1)
+    assert login["mysql"]["client_flags"] & 0x20  # CLIENT_COMPRESS
+
+
 def test_nmap_reports_the_persona(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
     nmap = require_tool("nmap")
     _proc, port = decoy()

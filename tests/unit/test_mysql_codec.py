@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 
 import pytest
 
@@ -33,7 +34,7 @@ from honeypods.mysql_codec import (
 
 SALT = bytes(range(1, 21))
 
-# HandshakeV10 as MySQL 8.0 sends it, with CLIENT_SSL and compression cleared.
+# HandshakeV10 as MySQL 8.0 sends it, with CLIENT_SSL and zstd compression cleared.
 GREETING = (
     bytes.fromhex(
         "4a000000"  # length 74, sequence 0
@@ -42,7 +43,7 @@ GREETING = (
         "0c000000"  # connection id 12
         "0102030405060708"  # salt, first 8 bytes
         "00"  # filler
-        "dff7"  # capabilities, lower 16 bits: 0xffff without SSL (0x800) and COMPRESS (0x20)
+        "fff7"  # capabilities, lower 16 bits: 0xffff without SSL (0x800)
         "ff"  # collation 255, utf8mb4_0900_ai_ci
         "0200"  # status: autocommit
         "ffdb"  # capabilities, upper: 0xdfff without ZSTD (bit 26)
@@ -220,6 +221,36 @@ def test_malformed_query_attributes(payload: bytes) -> None:
     with pytest.raises(ProtocolError) as info:
         conn.next_event()
     assert (info.value.code, info.value.message) == (1835, "Malformed communication packet.")
+
+
+def test_compression_after_login() -> None:
+    conn, _ = _greeted()
+    _events(
+        conn, _packet(1, _response(caps=CLIENT_CAPS | Capability.CLIENT_COMPRESS)), bytewise=False
+    )
+    # The OK ending authentication is still plain; everything after it is compressed.
+    assert conn.send(Ok()) == _packet(2, b"\x00\x00\x00\x02\x00\x00\x00")
+    query = _packet(0, b"\x03SELECT VERSION()")
+    # A short packet goes uncompressed inside the compressed frame (uncompressed length 0).
+    short = len(query).to_bytes(3, "little") + b"\x00" + b"\x00\x00\x00" + query
+    assert _events(conn, short, bytewise=True) == [Command(Com.COM_QUERY, b"SELECT VERSION()")]
+    out = conn.send(ResultSet((Column("VERSION()"),), (("8.0.36",),)))
+    assert out[3] == 1  # compressed sequence id
+    plain = int.from_bytes(out[4:7], "little")
+    inner = zlib.decompress(out[7:])
+    assert len(inner) == plain
+    assert inner.endswith(_packet(5, b"\xfe\x00\x00\x02\x00"))
+    # A compressed client packet.
+    body = _packet(0, b"\x03" + b"x" * 200)
+    packed = zlib.compress(body)
+    frame = len(packed).to_bytes(3, "little") + b"\x00" + len(body).to_bytes(3, "little") + packed
+    assert _events(conn, frame, bytewise=False) == [Command(Com.COM_QUERY, b"x" * 200)]
+    conn.send(Ok())
+    bomb = zlib.compress(b"\0" * 100)
+    conn.receive_data(len(bomb).to_bytes(3, "little") + b"\x00" + (10).to_bytes(3, "little") + bomb)
+    with pytest.raises(ProtocolError) as info:
+        conn.next_event()
+    assert info.value.code == 1157
 
 
 def test_result_set_with_eof_packets() -> None:
