@@ -120,6 +120,8 @@ class MysqlConfig:
     auth_plugin: str = "caching_sha2_password"
     # Largest packet accepted from a client before the connection is refused.
     max_packet_size: int = 1 << 20
+    # Offer TLS like MySQL 8.0 does by default, with its style of auto-generated certificate.
+    tls: bool = True
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import importlib.util
 import os
 import secrets
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any, Final
@@ -42,6 +44,7 @@ from honeypods.config import MysqlConfig
 from honeypods.guard import Guard, Limits, Running, Session, addresses_of
 from honeypods.mysql_codec import (
     NEED_DATA,
+    SERVER_CAPABILITIES,
     AuthData,
     AuthMoreData,
     AuthSwitch,
@@ -64,6 +67,7 @@ from honeypods.mysql_codec import (
     Text,
 )
 from honeypods.mysql_sql import SqlSession, answer, default_variables, field_list, use_database
+from honeypods.mysql_tls import TlsError, TlsLayer, make_context
 
 DECOY: Final = "mysql"
 RULE: Final = "honeypod.vuln.svc"
@@ -155,6 +159,16 @@ class Server:
     rsa: tuple[Any, Any] | None = None
     public_pem: bytes = b""
     rsa_tried: bool = False
+    # TLS, offered when configured and cryptography is installed; the context is made on first use.
+    tls_offered: bool = False
+    tls: ssl.SSLContext | None = None
+    tls_tried: bool = False
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        if not self.tls_tried:
+            self.tls_tried = True
+            self.tls = make_context(self.config.server_version)
+        return self.tls
 
     @classmethod
     def from_config(cls, config: MysqlConfig, port: int) -> Server:
@@ -164,10 +178,12 @@ class Server:
             accounts.setdefault(user.encode(), []).append(password.encode())
         # A container's hostname is its short id; a fresh one per process, like a new container.
         hostname = secrets.token_hex(6)
+        tls = config.tls and importlib.util.find_spec("cryptography") is not None
         return cls(
+            tls_offered=tls,
             config=config,
             accounts=accounts,
-            variables=default_variables(config.server_version, hostname, port),
+            variables=default_variables(config.server_version, hostname, port, tls=tls),
             # Ids continue from what a server up for a while would have handed out.
             next_id=8 + secrets.randbelow(4000),
             started=time.monotonic() - 86400 * (3 + secrets.randbelow(40)),
@@ -229,22 +245,48 @@ class MysqlProtocol(asyncio.Protocol):
         self.sql: SqlSession | None = None
         self.plaintext: bytes | None = None
         self.statements: dict[int, str] = {}
+        self.tls: TlsLayer | None = None
         self.next_statement = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP only
         self.transport = transport
+        capabilities = SERVER_CAPABILITIES
+        if self.server.tls_offered:
+            capabilities |= Capability.CLIENT_SSL
         greeting = Greeting(
             server_version=self.server.config.server_version,
             connection_id=self.connection_id,
             salt=self.salt,
             plugin=CACHING_SHA2,
+            capabilities=capabilities,
         )
         transport.write(self.codec.greet(greeting))
 
     def data_received(self, data: bytes) -> None:
-        self.codec.receive_data(data)
+        if self.tls is not None and not self._decrypt(data):
+            return
+        if self.tls is None:
+            self.codec.receive_data(data)
         self._pump()
+
+    def _decrypt(self, data: bytes) -> bool:
+        """Feed TLS records; False when there is nothing for the codec (or TLS failed)."""
+        assert self.tls is not None  # noqa: S101 - only called under TLS
+        assert self.transport is not None  # noqa: S101 - set in connection_made
+        try:
+            plain, back, closed = self.tls.feed(data)
+        except TlsError:
+            # A failed handshake ends the connection, as it does on a real server.
+            self.session.close("protocol_error")
+            return False
+        if back:
+            self.transport.write(back)
+        if plain:
+            self.codec.receive_data(plain)
+        if closed:
+            self.codec.receive_data(b"")
+        return bool(plain or closed)
 
     def eof_received(self) -> bool:
         self.codec.receive_data(b"")
@@ -277,16 +319,32 @@ class MysqlProtocol(asyncio.Protocol):
             elif isinstance(event, HandshakeResponse):
                 closing = self._on_hello(event)
             elif isinstance(event, SSLRequest):
-                # TLS is not advertised; MySQL answers a client that asks anyway like this.
-                self.out.append(codec.fail(ProtocolError(1043, "08S01", "Bad handshake")))
-                closing = "protocol_error"
+                context = self.server.tls_context()
+                if context is None:
+                    self.out.append(codec.fail(ProtocolError(1043, "08S01", "Bad handshake")))
+                    closing = "protocol_error"
+                    break
+                self.tls = TlsLayer(context)
+                # The ClientHello may have come in the same read as the request.
+                leftover = codec.take_buffered()
+                if leftover and self.tls is not None:
+                    self._decrypt(leftover)
+                if self.session.reason is not None:
+                    return
             elif isinstance(event, AuthData):
                 closing = self._on_auth_data(event.data)
             elif isinstance(event, Command):
                 closing = self._on_command(event)
         if self.out and self.transport is not None:
-            self.transport.write(b"".join(self.out))
+            data = b"".join(self.out)
             self.out.clear()
+            if self.tls is not None:
+                try:
+                    data = self.tls.wrap(data)
+                except TlsError:
+                    self.session.close("protocol_error")
+                    return
+            self.transport.write(data)
         if closing:
             self.session.close(closing)
 
@@ -328,9 +386,13 @@ class MysqlProtocol(asyncio.Protocol):
             password = self.server.decrypt(data, self.salt)
             if password is None:
                 if self.phase == "full_auth" and data.endswith(b"\0"):
-                    # Some clients (Connector/Python's pure driver) send the password in the
-                    # clear even without TLS. MySQL refuses it there; we refuse it and keep it.
+                    # Over TLS the password comes in the clear, as MySQL expects. Some clients
+                    # (Connector/Python's pure driver) send it so without TLS too: MySQL refuses
+                    # it there; we refuse it and keep it.
                     self.plaintext = data[:-1]
+                    secure = self.tls is not None and self.tls.established
+                    if secure and self.plaintext in self.server.accounts.get(self.hello.user, ()):
+                        return self._accept(self.plaintext)
                 return self._refuse(self._denied())
             self.plaintext = password
             if password in self.server.accounts.get(self.hello.user, ()):
@@ -372,6 +434,7 @@ class MysqlProtocol(asyncio.Protocol):
             connection_id=self.connection_id,
             server_version=self.server.config.server_version,
             variables=self.server.variables,
+            ssl_cipher=self.tls.cipher() if self.tls is not None else "",
         )
         self.sql = sql
         reply: Reply = Ok()
@@ -399,6 +462,10 @@ class MysqlProtocol(asyncio.Protocol):
         }
         if hello.database is not None:
             fields["mysql.database"] = events.clip_text(hello.database)
+        if self.tls is not None:
+            fields["tls.established"] = self.tls.established
+            fields["tls.version"] = self.tls.version()
+            fields["tls.cipher"] = self.tls.cipher()
         if hello.attrs:
             fields["mysql.connect_attrs"] = {
                 events.clip_text(k, 64): events.clip_text(v, 256) for k, v in hello.attrs

@@ -13,7 +13,9 @@ follows h11 and wsproto:
 States and their rules (one transition table, ``_TRANSITIONS``):
 
 * Rule 1. ``GREETING -> HANDSHAKE`` when the greeting is sent. In ``HANDSHAKE`` the next packet is
-  parsed as a HandshakeResponse41 (or an SSLRequest), then the state is ``AUTH``.
+  parsed as a HandshakeResponse41, then the state is ``AUTH``. An SSLRequest (only if the greeting
+  offered CLIENT_SSL, and only once) keeps ``HANDSHAKE``: the adapter runs TLS and feeds the
+  decrypted bytes back, and ``take_buffered()`` hands it what arrived after the request.
 * Rule 2. In ``AUTH`` every client packet is opaque ``AuthData`` for the auth plugin; the server
   answers with ``AuthSwitch``/``AuthMoreData`` (stay), ``Ok`` (to ``COMMAND``) or ``Err`` (to
   ``CLOSED``).
@@ -24,7 +26,7 @@ States and their rules (one transition table, ``_TRANSITIONS``):
   is consumed only when it is complete (transactional reads), so short input is ``NEED_DATA`` and
   never a loop. A packet over ``max_packet_size`` is refused from its header alone.
 
-Compression and TLS are never advertised, so they are never negotiated.
+zlib compression is the codec's (it frames bytes); TLS is the adapter's.
 """
 
 from __future__ import annotations
@@ -680,6 +682,7 @@ class Connection:
         self._compressed = False
         self._raw = bytearray()
         self._cseq = 0
+        self.tls_started = False
 
     # -- properties negotiated in the handshake ------------------------------------------------------
 
@@ -706,6 +709,12 @@ class Connection:
                     self._buf += data
         else:
             self._eof = True
+
+    def take_buffered(self) -> bytes:
+        """Bytes received but not parsed: after an SSLRequest, the start of the TLS handshake."""
+        data = bytes(self._buf)
+        self._buf.clear()
+        return data
 
     def _inflate(self) -> None:
         """Move every complete compressed packet from ``_raw`` into ``_buf``, decompressed.
@@ -815,6 +824,12 @@ class Connection:
             self.client_capabilities = event.capabilities
             if event.collation:
                 self.collation = event.collation
+            if isinstance(event, SSLRequest):
+                if self.tls_started or not self.server_capabilities & Capability.CLIENT_SSL:
+                    raise _bad_handshake()
+                # TLS follows; the HandshakeResponse comes inside it, with the next sequence id.
+                self.tls_started = True
+                return event
             self.state = State.AUTH
             return event
         if self.state is State.AUTH:

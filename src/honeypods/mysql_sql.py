@@ -106,6 +106,7 @@ class SqlSession:
     database: str | None = None
     autocommit: bool = True
     in_transaction: bool = False
+    ssl_cipher: str = ""
 
     @property
     def status(self) -> int:
@@ -120,7 +121,9 @@ class SqlSession:
 Handler = Callable[[str, SqlSession, str], Reply]
 
 
-def default_variables(server_version: str, hostname: str, port: int) -> dict[str, str | int | bool]:
+def default_variables(
+    server_version: str, hostname: str, port: int, *, tls: bool = False
+) -> dict[str, str | int | bool]:
     """System variables of the persona, as ``SHOW VARIABLES`` and ``@@name`` see them."""
     return {
         "auto_increment_increment": 1,
@@ -140,7 +143,11 @@ def default_variables(server_version: str, hostname: str, port: int) -> dict[str
         "datadir": "/var/lib/mysql/",
         "default_authentication_plugin": "caching_sha2_password",
         "default_storage_engine": "InnoDB",
-        "have_ssl": "DISABLED",
+        "have_ssl": "YES" if tls else "DISABLED",
+        "ssl_ca": "ca.pem" if tls else "",
+        "ssl_cert": "server-cert.pem" if tls else "",
+        "ssl_key": "server-key.pem" if tls else "",
+        "tls_version": "TLSv1.2,TLSv1.3",
         "hostname": hostname,
         "init_connect": "",
         "innodb_version": server_version,
@@ -474,7 +481,7 @@ def _show(rest: str, s: SqlSession, text: str) -> ResultSet | Err | Ok:
                 ("Aborted_clients", "0"),
                 ("Bytes_received", "4312"),
                 ("Connections", str(s.connection_id)),
-                ("Ssl_cipher", ""),
+                ("Ssl_cipher", s.ssl_cipher),
                 ("Threads_connected", "2"),
                 ("Uptime", "864000"),
             ]

@@ -7,6 +7,7 @@ both sides: what the client saw, and the events the decoy wrote.
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -209,6 +210,32 @@ def test_mysql_cli_compressed(decoy: Callable[..., tuple[DecoyProcess, int]]) ->
     assert "ERROR 1146 (42S02) at line 1: Table 'billing.cards' doesn't exist" in done.stderr
     (login,) = _logins(proc, 1)
     assert login["mysql"]["client_flags"] & 0x20  # CLIENT_COMPRESS
+
+
+def test_tls_like_mysql_8(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
+    proc, port = decoy()
+    done = _mysql_cli(
+        port, "-u", "root", "--ssl", "-e", "SHOW STATUS LIKE 'Ssl_cipher'; SHOW DATABASES"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Ssl_cipher\tTLS_" in done.stdout
+    # Over TLS the client sends the refused password in the clear after "full authentication".
+    done = _mysql_cli(port, "-u", "root", "--ssl", "--password=tls-secret", "-e", "SELECT 1")
+    assert f"ERROR 1045 (28000): {DENIED.format('root')}" in done.stderr
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    conn = pymysql.connect(host="127.0.0.1", port=port, user="root", password="root", ssl=context)
+    assert conn.get_server_info() == "8.0.36"
+    subject = conn._sock.getpeercert(binary_form=False)  # type: ignore[union-attr]
+    assert subject == {}  # not verified, so not parsed; the chain is checked below
+    der = conn._sock.getpeercert(binary_form=True)  # type: ignore[union-attr]
+    assert b"MySQL_Server_8.0.36_Auto_Generated_Server_Certificate" in der
+    conn.close()
+    logins = _logins(proc, 3)
+    assert [e["event"]["outcome"] for e in logins] == ["success", "failure", "success"]
+    assert all(e["tls"]["established"] for e in logins)
+    assert logins[1]["mysql"]["password"] == "tls-secret"
 
 
 def test_nmap_reports_the_persona(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:

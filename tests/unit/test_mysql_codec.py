@@ -10,6 +10,7 @@ import pytest
 from honeypods import mysql, mysql_sql
 from honeypods.mysql_codec import (
     NEED_DATA,
+    SERVER_CAPABILITIES,
     AuthData,
     AuthMoreData,
     AuthSwitch,
@@ -305,11 +306,29 @@ def test_other_replies() -> None:
     assert b"\x010" in out  # the default value follows the definition
 
 
-def test_ssl_request() -> None:
+@pytest.mark.parametrize("bytewise", [False, True])
+def test_ssl_request_then_response_inside_tls(bytewise: bool) -> None:
+    conn = Connection()
+    conn.greet(
+        Greeting("8.0.36", 12, SALT, capabilities=SERVER_CAPABILITIES | Capability.CLIENT_SSL)
+    )
+    payload = (CLIENT_CAPS | Capability.CLIENT_SSL).to_bytes(4, "little") + bytes(28)
+    events = _events(conn, _packet(1, payload) + b"\x16\x03\x01", bytewise=bytewise)
+    assert events == [SSLRequest(CLIENT_CAPS | Capability.CLIENT_SSL, 0)]
+    assert conn.state is State.HANDSHAKE
+    assert conn.take_buffered() == b"\x16\x03\x01"
+    # What the adapter decrypts comes back in with the next sequence id.
+    assert len(_events(conn, _packet(2, _response()), bytewise=bytewise)) == 1
+    assert conn.state is State.AUTH
+
+
+def test_ssl_request_when_not_offered_is_a_bad_handshake() -> None:
     conn, _ = _greeted()
     payload = (CLIENT_CAPS | Capability.CLIENT_SSL).to_bytes(4, "little") + bytes(28)
     conn.receive_data(_packet(1, payload))
-    assert isinstance(conn.next_event(), SSLRequest)
+    with pytest.raises(ProtocolError) as info:
+        conn.next_event()
+    assert info.value.code == 1043
 
 
 @pytest.mark.parametrize(
