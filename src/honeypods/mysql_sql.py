@@ -143,6 +143,9 @@ def default_variables(
         "datadir": "/var/lib/mysql/",
         "default_authentication_plugin": "caching_sha2_password",
         "default_storage_engine": "InnoDB",
+        # Attackers turn the general log on to write files: it exists, and SET GLOBAL is refused.
+        "general_log": False,
+        "general_log_file": f"/var/lib/mysql/{hostname}.log",
         "have_ssl": "YES" if tls else "DISABLED",
         "ssl_ca": "ca.pem" if tls else "",
         "ssl_cert": "server-cert.pem" if tls else "",
@@ -166,6 +169,8 @@ def default_variables(
         "secure_file_priv": "/var/lib/mysql-files/",
         "server_id": 2,
         "skip_name_resolve": True,
+        "slow_query_log": False,
+        "slow_query_log_file": f"/var/lib/mysql/{hostname}-slow.log",
         "socket": "/var/run/mysqld/mysqld.sock",
         "sql_mode": "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
         "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION",
