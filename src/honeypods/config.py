@@ -122,6 +122,8 @@ class MysqlConfig:
     max_packet_size: int = 1 << 20
     # Offer TLS like MySQL 8.0 does by default, with its style of auto-generated certificate.
     tls: bool = True
+    # Seconds a client has to log in before the server hangs up silently (MySQL's connect_timeout).
+    connect_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -306,6 +308,8 @@ def _validate(settings: Settings) -> None:
                 raise ConfigError(
                     "HONEYPODS_MYSQL_AUTH_PLUGIN: caching_sha2_password or mysql_native_password"
                 )
+            if cfg.connect_timeout <= 0:
+                raise ConfigError("HONEYPODS_MYSQL_CONNECT_TIMEOUT must be positive")
             if not 1024 <= cfg.max_packet_size <= 1 << 30:
                 raise ConfigError("HONEYPODS_MYSQL_MAX_PACKET_SIZE: 1024 to 1073741824 bytes")
         if isinstance(cfg, SshConfig) and not cfg.server_version.startswith("SSH-2.0-"):

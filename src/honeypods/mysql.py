@@ -246,6 +246,7 @@ class MysqlProtocol(asyncio.Protocol):
         self.plaintext: bytes | None = None
         self.statements: dict[int, str] = {}
         self.tls: TlsLayer | None = None
+        self.timer: asyncio.TimerHandle | None = None
         self.next_statement = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -262,6 +263,10 @@ class MysqlProtocol(asyncio.Protocol):
             capabilities=capabilities,
         )
         transport.write(self.codec.greet(greeting))
+        # MySQL drops a client that has not logged in within connect_timeout, silently.
+        self.timer = asyncio.get_running_loop().call_later(
+            self.server.config.connect_timeout, self.session.close, "idle_timeout"
+        )
 
     def data_received(self, data: bytes) -> None:
         if self.tls is not None and not self._decrypt(data):
@@ -294,6 +299,8 @@ class MysqlProtocol(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
         if self.hello is not None and self.phase:
             # The client left halfway through the dialogue: still one attempt, failed.
             self._log_login(None)
@@ -446,6 +453,9 @@ class MysqlProtocol(asyncio.Protocol):
                 return "policy"
         self._log_login(password)
         self._send(reply)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         return ""
 
     def _log_login(self, password: bytes | None, *, error: int = 0) -> None:

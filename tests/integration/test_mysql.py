@@ -323,6 +323,19 @@ def test_greetings_vary_and_bad_input_gets_mysqls_errors(
     assert _count(docs, "mysql.login") == 0
 
 
+def test_silent_client_is_dropped_like_mysql_does(
+    decoy: Callable[..., tuple[DecoyProcess, int]],
+) -> None:
+    proc, port = decoy(HONEYPODS_MYSQL_CONNECT_TIMEOUT="1")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        _read_packet(sock)
+        assert sock.recv(10) == b""  # closed without a word
+    (closed,) = proc.wait_for(lambda docs: _count(docs, "session.closed") >= 1) and proc.of(
+        "session.closed"
+    )
+    assert closed["event"]["reason"] == "idle_timeout"
+
+
 def test_abandoned_full_authentication_is_one_failed_login(
     decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
