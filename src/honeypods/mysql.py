@@ -36,7 +36,7 @@ import os
 import secrets
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from honeypods import events
@@ -124,26 +124,41 @@ def _count_params(query: str) -> int:
 _SALT_TABLE: Final = bytes((b & 0x7F) + ((b & 0x7F) in (0, 0x24)) for b in range(256))
 
 
+_COMMAND_NAMES: Final = {int(c): c.name for c in Com}
+
+
 def make_salt() -> bytes:
     """20 bytes as MySQL's generate_user_salt makes them: 7-bit, never NUL or '$'."""
     return os.urandom(20).translate(_SALT_TABLE)
 
 
+def _xor(a: bytes, b: bytes) -> bytes:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
+
+
+def _stages(plugin: str, password: bytes) -> tuple[bytes, bytes]:
+    """The two salt-independent hashes of a password: H(password) and H(H(password))."""
+    digest = hashlib.sha1 if plugin == NATIVE else hashlib.sha256
+    stage1 = digest(password).digest()
+    return stage1, digest(stage1).digest()
+
+
 def scramble_native(password: bytes, salt: bytes) -> bytes:
-    stage1 = hashlib.sha1(password).digest()  # noqa: S324 - the protocol's hash, not our choice
-    stage2 = hashlib.sha1(stage1).digest()  # noqa: S324 - same
-    mix = hashlib.sha1(salt + stage2).digest()  # noqa: S324 - same
-    return bytes(a ^ b for a, b in zip(stage1, mix, strict=True))
+    """SHA1(password) XOR SHA1(salt + SHA1(SHA1(password)))."""
+    stage1, stage2 = _stages(NATIVE, password)
+    return _xor(stage1, hashlib.sha1(salt + stage2).digest())  # noqa: S324 - the protocol's hash
 
 
 def scramble_caching_sha2(password: bytes, salt: bytes) -> bytes:
-    stage1 = hashlib.sha256(password).digest()
-    stage2 = hashlib.sha256(stage1).digest()
-    mix = hashlib.sha256(stage2 + salt).digest()
-    return bytes(a ^ b for a, b in zip(stage1, mix, strict=True))
+    """SHA256(password) XOR SHA256(SHA256(SHA256(password)) + salt)."""
+    stage1, stage2 = _stages(CACHING_SHA2, password)
+    return _xor(stage1, hashlib.sha256(stage2 + salt).digest())
 
 
-_SCRAMBLERS: Final = {NATIVE: scramble_native, CACHING_SHA2: scramble_caching_sha2}
+def _mix(plugin: str, stage2: bytes, salt: bytes) -> bytes:
+    if plugin == NATIVE:
+        return hashlib.sha1(salt + stage2).digest()  # noqa: S324 - the protocol's hash
+    return hashlib.sha256(stage2 + salt).digest()
 
 
 @dataclass
@@ -159,6 +174,8 @@ class Server:
     rsa: tuple[Any, Any] | None = None
     public_pem: bytes = b""
     rsa_tried: bool = False
+    # (plugin, password) -> its two salt-independent hashes, so a check costs one hash.
+    stages: dict[tuple[str, bytes], tuple[bytes, bytes]] = field(default_factory=dict)
     # TLS, offered when configured and cryptography is installed; the context is made on first use.
     tls_offered: bool = False
     tls: ssl.SSLContext | None = None
@@ -217,11 +234,16 @@ class Server:
         candidates = self.accounts.get(user, ())
         if response in (b"", b"\0"):
             return b"" if b"" in candidates else None
-        scramble = _SCRAMBLERS.get(plugin)
-        if scramble is None:
+        if plugin not in (NATIVE, CACHING_SHA2):
             return None
         for password in candidates:
-            if password and hmac.compare_digest(scramble(password, salt), response):
+            if not password:
+                continue
+            stages = self.stages.get((plugin, password))
+            if stages is None:
+                stages = self.stages[plugin, password] = _stages(plugin, password)
+            stage1, stage2 = stages
+            if hmac.compare_digest(_xor(stage1, _mix(plugin, stage2, salt)), response):
                 return password
         return None
 
@@ -493,10 +515,7 @@ class MysqlProtocol(asyncio.Protocol):
     def _on_command(self, cmd: Command) -> str:
         sql = self.sql
         assert sql is not None  # noqa: S101 - commands only follow an accepted login
-        try:
-            name = Com(cmd.command).name
-        except ValueError:
-            name = f"COM_0x{cmd.command:02x}"
+        name = _COMMAND_NAMES.get(cmd.command) or f"COM_0x{cmd.command:02x}"
         # COM_FIELD_LIST's table name ends in a NUL; keep the log readable.
         text, cut = events.clip(cmd.argument.rstrip(b"\0"), events.LONG_TEXT_CAP)
         reply: Reply | None

@@ -151,6 +151,16 @@ class FieldFlag(enum.IntFlag):
     NUM_FLAG = 32768
 
 
+# Plain-int copies of the flags tested on every packet: IntFlag arithmetic costs microseconds.
+_PROTOCOL_41: Final = int(Capability.CLIENT_PROTOCOL_41)
+_SSL: Final = int(Capability.CLIENT_SSL)
+_SECURE_CONNECTION: Final = int(Capability.CLIENT_SECURE_CONNECTION)
+_CONNECT_WITH_DB: Final = int(Capability.CLIENT_CONNECT_WITH_DB)
+_PLUGIN_AUTH: Final = int(Capability.CLIENT_PLUGIN_AUTH)
+_LENENC_CLIENT_DATA: Final = int(Capability.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA)
+_CONNECT_ATTRS: Final = int(Capability.CLIENT_CONNECT_ATTRS)
+_SESSION_STATE_CHANGED: Final = int(Status.SERVER_SESSION_STATE_CHANGED)
+
 # utf8mb4_0900_ai_ci, MySQL 8.0's default collation; 63 is binary.
 COLLATION_UTF8MB4_0900_AI_CI: Final = 255
 COLLATION_BINARY: Final = 63
@@ -450,34 +460,34 @@ def parse_handshake_response(payload: bytes) -> HandshakeResponse | SSLRequest:
     if len(payload) < 4:
         raise r.error
     caps = r.read_int(4)
-    if not caps & Capability.CLIENT_PROTOCOL_41:
+    if not caps & _PROTOCOL_41:
         raise r.error
     max_packet = r.read_int(4)
     collation = r.read_int(1)
     r.read(23)
     if r.remaining() == 0:
-        if caps & Capability.CLIENT_SSL:
+        if caps & _SSL:
             return SSLRequest(caps, collation)
         raise r.error
     user = r.read_null_str()
     if len(user) > MAX_USER_BYTES:
         raise r.error
-    if caps & Capability.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA:
+    if caps & _LENENC_CLIENT_DATA:
         auth = r.read_lenenc_str()
-    elif caps & Capability.CLIENT_SECURE_CONNECTION:
+    elif caps & _SECURE_CONNECTION:
         auth = r.read(r.read_int(1))
     else:
         auth = r.read_null_str()
     database = None
-    if caps & Capability.CLIENT_CONNECT_WITH_DB and r.remaining():
+    if caps & _CONNECT_WITH_DB and r.remaining():
         database = r.read_null_str()
     plugin = b""
-    if caps & Capability.CLIENT_PLUGIN_AUTH and r.remaining():
+    if caps & _PLUGIN_AUTH and r.remaining():
         # Some clients end the name at the end of the packet instead of with a NUL.
         end = payload.find(b"\0", r.pos)
         plugin = r.read_null_str() if end >= 0 else r.read_rest()
     attrs: list[tuple[str, str]] = []
-    if caps & Capability.CLIENT_CONNECT_ATTRS and r.remaining():
+    if caps & _CONNECT_ATTRS and r.remaining():
         block = _Reader(r.read_lenenc_str(), r.error)
         while block.remaining():
             key = block.read_lenenc_str()
@@ -672,6 +682,8 @@ class Connection:
         self.state = State.GREETING
         self.server_capabilities = int(SERVER_CAPABILITIES)
         self.client_capabilities = 0
+        self.deprecate_eof = self.session_track = self.query_attributes = False
+        self.optional_metadata = self.compress = self.protocol_41 = False
         self.collation = COLLATION_UTF8MB4_0900_AI_CI
         # Server status flags sent in OK and EOF packets; the adapter flips autocommit etc.
         self.status = int(Status.SERVER_STATUS_AUTOCOMMIT)
@@ -687,15 +699,17 @@ class Connection:
     # -- properties negotiated in the handshake ------------------------------------------------------
 
     def _both(self, flag: int) -> bool:
-        return bool(self.server_capabilities & self.client_capabilities & flag)
+        return bool(self.server_capabilities & self.client_capabilities & int(flag))
 
-    @property
-    def deprecate_eof(self) -> bool:
-        return self._both(Capability.CLIENT_DEPRECATE_EOF)
-
-    @property
-    def session_track(self) -> bool:
-        return self._both(Capability.CLIENT_SESSION_TRACK)
+    def _negotiate(self, client: int) -> None:
+        # Worked out once per connection; the packet paths read these booleans.
+        self.client_capabilities = client
+        self.deprecate_eof = self._both(Capability.CLIENT_DEPRECATE_EOF)
+        self.session_track = self._both(Capability.CLIENT_SESSION_TRACK)
+        self.query_attributes = self._both(Capability.CLIENT_QUERY_ATTRIBUTES)
+        self.optional_metadata = self._both(Capability.CLIENT_OPTIONAL_RESULTSET_METADATA)
+        self.compress = self._both(Capability.CLIENT_COMPRESS)
+        self.protocol_41 = bool(client & _PROTOCOL_41)
 
     # -- input ---------------------------------------------------------------------------------------
 
@@ -821,11 +835,11 @@ class Connection:
         _seq, payload = packet
         if self.state is State.HANDSHAKE:
             event = parse_handshake_response(payload)
-            self.client_capabilities = event.capabilities
+            self._negotiate(event.capabilities)
             if event.collation:
                 self.collation = event.collation
             if isinstance(event, SSLRequest):
-                if self.tls_started or not self.server_capabilities & Capability.CLIENT_SSL:
+                if self.tls_started or not self.server_capabilities & _SSL:
                     raise _bad_handshake()
                 # TLS follows; the HandshakeResponse comes inside it, with the next sequence id.
                 self.tls_started = True
@@ -837,7 +851,7 @@ class Connection:
         if not payload:
             # An empty command packet is read as COM_SLEEP, which a server refuses.
             return Command(Com.COM_SLEEP, b"")
-        if payload[0] == Com.COM_QUERY and self._both(Capability.CLIENT_QUERY_ATTRIBUTES):
+        if payload[0] == Com.COM_QUERY and self.query_attributes:
             return parse_query_with_attributes(payload)
         return Command(payload[0], payload[1:])
 
@@ -877,11 +891,7 @@ class Connection:
         for payload in payloads:
             out += self._frame(payload)
         wire = self._deflate(bytes(out))
-        if (
-            start is State.AUTH
-            and self.state is State.COMMAND
-            and self._both(Capability.CLIENT_COMPRESS)
-        ):
+        if start is State.AUTH and self.state is State.COMMAND and self.compress:
             # Both sides compress everything after the OK that ends authentication.
             self._compressed = True
             self._raw, self._buf = self._buf, bytearray()
@@ -903,6 +913,10 @@ class Connection:
         return bytes(out)
 
     def _frame(self, payload: bytes) -> bytes:
+        seq = self._seq
+        if len(payload) < MAX_PAYLOAD:
+            self._seq = (seq + 1) & 0xFF
+            return len(payload).to_bytes(3, "little") + bytes((seq,)) + payload
         out = bytearray()
         while True:
             chunk = payload[:MAX_PAYLOAD]
@@ -923,9 +937,7 @@ class Connection:
         if isinstance(reply, Ok):
             return self._ok_payload(reply, b"\x00")
         if isinstance(reply, Err):
-            protocol_41 = not self.client_capabilities or bool(
-                self.client_capabilities & Capability.CLIENT_PROTOCOL_41
-            )
+            protocol_41 = not self.client_capabilities or self.protocol_41
             return make_err(reply.code, reply.sqlstate, reply.message, protocol_41)
         if isinstance(reply, Eof):
             return self._eof_payload(reply.warnings)
@@ -940,7 +952,7 @@ class Connection:
     def _ok_payload(self, ok: Ok, header: bytes) -> bytes:
         status = self.status
         if ok.session_state and self.session_track:
-            status |= Status.SERVER_SESSION_STATE_CHANGED
+            status |= _SESSION_STATE_CHANGED
         out = b"".join(
             (
                 header,  # 0x00 OK, or 0xFE when it ends a result set
@@ -951,9 +963,9 @@ class Connection:
             )
         )
         if self.session_track:
-            if ok.info or (status & Status.SERVER_SESSION_STATE_CHANGED):
+            if ok.info or (status & _SESSION_STATE_CHANGED):
                 out += lenenc_str(ok.info)
-            if status & Status.SERVER_SESSION_STATE_CHANGED:
+            if status & _SESSION_STATE_CHANGED:
                 out += lenenc_str(ok.session_state)
         else:
             out += ok.info
@@ -966,7 +978,7 @@ class Connection:
 
     def _result_set(self, rs: ResultSet) -> list[bytes]:
         out = [lenenc_int(len(rs.columns))]
-        if self._both(Capability.CLIENT_OPTIONAL_RESULTSET_METADATA):
+        if self.optional_metadata:
             out[0] += b"\x01"  # RESULTSET_METADATA_FULL: the column definitions follow
         out += [make_column(c, self.collation) for c in rs.columns]
         if not self.deprecate_eof:
