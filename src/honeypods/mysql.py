@@ -66,7 +66,14 @@ from honeypods.mysql_codec import (
     SSLRequest,
     Text,
 )
-from honeypods.mysql_sql import SqlSession, answer, default_variables, field_list, use_database
+from honeypods.mysql_sql import (
+    SqlSession,
+    answer,
+    default_variables,
+    er_1227_privilege,
+    field_list,
+    use_database,
+)
 from honeypods.mysql_tls import TlsError, TlsLayer, make_context
 
 DECOY: Final = "mysql"
@@ -125,6 +132,16 @@ _SALT_TABLE: Final = bytes((b & 0x7F) + ((b & 0x7F) in (0, 0x24)) for b in range
 
 
 _COMMAND_NAMES: Final = {int(c): c.name for c in Com}
+# Commands this account lacks the privilege for, as SHOW GRANTS says; the error names it.
+_PRIVILEGED: Final[dict[int, str]] = {
+    Com.COM_SHUTDOWN: "SHUTDOWN",
+    Com.COM_REFRESH: "RELOAD",
+    Com.COM_DEBUG: "SUPER",
+    Com.COM_BINLOG_DUMP: "REPLICATION SLAVE",
+    Com.COM_BINLOG_DUMP_GTID: "REPLICATION SLAVE",
+    Com.COM_REGISTER_SLAVE: "REPLICATION SLAVE",
+    Com.COM_CLONE: "BACKUP_ADMIN",
+}
 
 
 def make_salt() -> bytes:
@@ -549,6 +566,14 @@ class MysqlProtocol(asyncio.Protocol):
             reply = None  # no answer, by protocol
         elif code == Com.COM_STMT_SEND_LONG_DATA:
             reply = None  # no answer, by protocol
+        elif code == Com.COM_PROCESS_INFO:
+            reply = answer("SHOW PROCESSLIST", sql)
+        elif code == Com.COM_PROCESS_KILL and len(cmd.argument) == 4:
+            reply = Err(
+                1094, "HY000", f"Unknown thread id: {int.from_bytes(cmd.argument, 'little')}"
+            )
+        elif code in _PRIVILEGED:
+            reply = er_1227_privilege(_PRIVILEGED[code])
         else:
             reply = ER_1047_UNKNOWN_COMMAND
         self.codec.status = sql.status
