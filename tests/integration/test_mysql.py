@@ -360,3 +360,37 @@ def test_abandoned_full_authentication_is_one_failed_login(
     assert login["event"]["outcome"] == "failure"
     assert login["mysql"]["auth_response_hex"] == "01" * 32
     assert "error_code" not in login["mysql"]
+
+
+def test_other_commands_over_a_raw_socket(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
+    proc, port = decoy()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        _read_packet(sock)
+        flags = 0x1 | 0x200 | 0x8000 | 0x80000
+        hello = flags.to_bytes(4, "little") + bytes(28) + b"root\0\x00caching_sha2_password\0"
+        sock.sendall(len(hello).to_bytes(3, "little") + b"\x01" + hello)
+        assert _read_packet(sock) == b"\x00\x00\x00\x02\x00\x00\x00"  # OK, autocommit
+
+        def command(payload: bytes) -> bytes:
+            sock.sendall(len(payload).to_bytes(3, "little") + b"\x00" + payload)
+            return _read_packet(sock)
+
+        assert command(b"\x0e") == b"\x00\x00\x00\x02\x00\x00\x00"  # COM_PING
+        assert command(b"\x09").startswith(b"Uptime: ")  # COM_STATISTICS
+        assert command(b"\x1b\x01\x00") == b"\xfe\x00\x00\x02\x00"  # COM_SET_OPTION: EOF
+        assert command(b"\x08") == (  # COM_SHUTDOWN
+            b"\xff\xcb\x04#42000Access denied; you need (at least one of) the SHUTDOWN "
+            b"privilege(s) for this operation"
+        )
+        assert command(b"\x30") == b"\xff\x17\x04#08S01Unknown command"
+        assert command(b"\x02nowhere") == b"\xff\x19\x04#42000Unknown database 'nowhere'"
+    commands = proc.wait_for(lambda docs: _count(docs, "mysql.command") >= 6)
+    names = [d["mysql"]["command"] for d in commands if d["event"]["action"] == "mysql.command"]
+    assert names == [
+        "COM_PING",
+        "COM_STATISTICS",
+        "COM_SET_OPTION",
+        "COM_SHUTDOWN",
+        "COM_0x30",
+        "COM_INIT_DB",
+    ]
