@@ -6,6 +6,7 @@ both sides: what the client saw, and the events the decoy wrote.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import subprocess
@@ -248,7 +249,9 @@ def test_nmap_reports_the_persona(decoy: Callable[..., tuple[DecoyProcess, int]]
         timeout=180,
         check=False,
     )
-    assert f"{port}/tcp open  mysql   MySQL 8.0.36" in done.stdout, done.stdout
+    assert re.search(rf"^{port}/tcp\s+open\s+mysql\s+MySQL 8\.0\.36$", done.stdout, re.M), (
+        done.stdout
+    )
 
 
 def test_hydra_every_attempt_is_one_login(
