@@ -13,6 +13,7 @@ adapter passes a ``SqlSession`` and gets a reply; the only state kept is the ses
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -163,6 +164,7 @@ def default_variables(
         "net_buffer_length": 16384,
         "net_write_timeout": 60,
         "performance_schema": True,
+        "plugin_dir": "/usr/lib64/mysql/plugin/",
         "port": port,
         "protocol_version": 10,
         "read_only": True,
@@ -287,6 +289,20 @@ def _filter_like(rows: list[tuple[str, ...]], rest: str) -> list[tuple[str, ...]
     return [r for r in rows if pattern.fullmatch(r[0])]
 
 
+def _unquoted(text: str, char: str) -> int:
+    """Index of the first ``char`` outside quotes, or -1."""
+    quote = ""
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == char:
+            return i
+    return -1
+
+
 def _split_top(text: str) -> list[str]:
     """Split a select list on commas outside parentheses and quotes."""
     parts, depth, quote, start = [], 0, "", 0
@@ -329,8 +345,10 @@ def answer(query: str, s: SqlSession) -> Ok | Err | ResultSet:
     text = " ".join(_COMMENT.sub(" ", query[:MAX_ANALYSED]).split()).rstrip(";").strip()
     if not text:
         return ER_1065_EMPTY_QUERY
-    if ";" in text.replace("';'", ""):
-        return er_1064_parse(text[text.index(";") :].lstrip(";").strip())
+    semicolon = _unquoted(text, ";")
+    if semicolon >= 0:
+        # A second statement: only clients that enable multi-statements may send one.
+        return er_1064_parse(text[semicolon + 1 :].strip())
     verb, _, rest = text.partition(" ")
     if not re.fullmatch(r"[A-Za-z_]+", verb):
         m = re.match(r"[A-Za-z_]+", verb)
@@ -558,12 +576,69 @@ def _show(rest: str, s: SqlSession, text: str) -> ResultSet | Err | Ok:
         )
     if re.match(r"(master|slave|replica|binary|binlog)\b", low):
         return er_1227_privilege("SUPER, REPLICATION CLIENT")
+    if re.match(r"(storage )?engines\b", low):
+        heads = ("Engine", "Support", "Comment", "Transactions", "XA", "Savepoints")
+        return ResultSet(tuple(_text_column(n) for n in heads), _ENGINES)
+    if re.match(r"create (database|schema) ", low):
+        db = _unquote(rest.rsplit(maxsplit=1)[-1])
+        if db not in SCHEMAS:
+            return er_1049_bad_db(db)
+        ddl = (
+            f"CREATE DATABASE `{db}` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE "
+            "utf8mb4_0900_ai_ci */ /*!80016 DEFAULT ENCRYPTION='N' */"
+        )
+        return ResultSet(
+            (_text_column("Database"), _text_column("Create Database", 1024)), ((db, ddl),)
+        )
+    if re.match(r"table status\b", low):
+        if not s.database:
+            return er_1046_no_db()
+        status_heads = (
+            "Name",
+            "Engine",
+            "Version",
+            "Row_format",
+            "Rows",
+            "Avg_row_length",
+            "Data_length",
+        )
+        tables: list[tuple[str, ...]] = [
+            (t, "InnoDB", "10", "Dynamic", "0", "0", "16384")
+            for t in sorted(SCHEMAS.get(s.database, {}))
+        ]
+        return ResultSet(
+            tuple(_text_column(n) for n in status_heads), tuple(_filter_like(tables, rest))
+        )
     if re.match(
-        r"(engines|plugins|charset|character set|collation|triggers|events|table status|index|indexes|keys|open tables|profiles)\b",
+        r"(plugins|charset|character set|collation|triggers|events|index|indexes|keys|open tables|profiles)\b",
         low,
     ):
         return ResultSet((_text_column("Name"),))
     return er_1064_parse(rest)
+
+
+_ENGINES: Final = (
+    ("ndbcluster", "NO", "Clustered, fault-tolerant tables", None, None, None),
+    (
+        "MEMORY",
+        "YES",
+        "Hash based, stored in memory, useful for temporary tables",
+        "NO",
+        "NO",
+        "NO",
+    ),
+    (
+        "InnoDB",
+        "DEFAULT",
+        "Supports transactions, row-level locking, and foreign keys",
+        "YES",
+        "YES",
+        "YES",
+    ),
+    ("PERFORMANCE_SCHEMA", "YES", "Performance Schema", "NO", "NO", "NO"),
+    ("MyISAM", "YES", "MyISAM storage engine", "NO", "NO", "NO"),
+    ("CSV", "YES", "CSV storage engine", "NO", "NO", "NO"),
+)
 
 
 def _table_of(
@@ -680,6 +755,21 @@ _WHERE_EQ = re.compile(r"""(\w+)\s*=\s*(['"])(.*?)\2""", re.S)
 
 
 def _select(rest: str, s: SqlSession, text: str) -> ResultSet | Err:
+    if re.search(r"\binto\s+(outfile|dumpfile)\b", rest, re.I):
+        # Without the FILE privilege MySQL answers INTO OUTFILE with an access-denied error.
+        return Err(1045, "28000", f"Access denied for user '{s.user}'@'%' (using password: YES)")
+    parts = re.split(r"\s+union(?:\s+all|\s+distinct)?\s+select\s+", rest, flags=re.I)
+    if len(parts) > 1 and not _FROM.search(" " + rest):
+        results = [_select(part, s, text) for part in parts]
+        for result in results:
+            if isinstance(result, Err):
+                return result
+        sets = [r for r in results if isinstance(r, ResultSet)]
+        if len({len(r.columns) for r in sets}) > 1:
+            return Err(
+                1222, "21000", "The used SELECT statements have a different number of columns"
+            )
+        return ResultSet(sets[0].columns, tuple(row for r in sets for row in r.rows))
     m = _FROM.search(" " + rest)
     if m and m.group(1).lower() != "dual":
         return _select_from(rest[: m.start()].strip(), m.group(1), m.group(2), s)
@@ -706,6 +796,14 @@ def _select(rest: str, s: SqlSession, text: str) -> ResultSet | Err:
 
 _ALIAS = re.compile(rf"(.+?)\s+(?:as\s+)?('[^']*'|\"[^\"]*\"|{_NAME})$", re.I | re.S)
 _FUNCTIONS: Final = {
+    "now": "now",
+    "current_timestamp": "now",
+    "sysdate": "now",
+    "localtime": "now",
+    "utc_timestamp": "utc",
+    "curdate": "date",
+    "current_date": "date",
+    "unix_timestamp": "epoch",
     "version": "version",
     "database": "database",
     "schema": "database",
@@ -747,6 +845,11 @@ def _evaluate(expr: str, s: SqlSession) -> tuple[str, str | int | bool | None] |
     fn = re.fullmatch(r"([a-z_]+)\s*\((.*)\)", low, re.S)
     if fn and fn.group(1) in _FUNCTIONS:
         kind = _FUNCTIONS[fn.group(1)]
+        if kind in ("now", "utc", "date", "epoch"):
+            now = datetime.datetime.now(datetime.UTC)  # system_time_zone is UTC
+            if kind == "epoch":
+                return label, int(now.timestamp())
+            return label, now.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S")
         if kind == "version":
             return label, s.server_version
         if kind == "database":
@@ -788,6 +891,14 @@ def _select_from(exprs: str, ref: str, tail: str, s: SqlSession) -> ResultSet | 
         names = tuple(c[0] for c in cols)
         rows = []
         all_cols = [_column(c, fdb, ftable) for c in cols]
+    concat = re.fullmatch(r"group_concat\s*\(\s*(\w+)\s*\)", exprs, re.I)
+    if concat:
+        lower = [n.lower() for n in names]
+        if concat.group(1).lower() not in lower:
+            return er_1054_bad_field(concat.group(1))
+        i = lower.index(concat.group(1).lower())
+        joined = ",".join(str(r[i]) for r in rows) if rows else None
+        return ResultSet((_text_column(exprs, 1024),), ((joined,),))
     if re.fullmatch(r"count\s*\(.*\)(?:\s+(?:as\s+)?\w+)?", exprs, re.I | re.S):
         label = _ALIAS.match(exprs)
         name = label.group(2) if label and not exprs.rstrip().endswith(")") else exprs

@@ -55,6 +55,13 @@ def _error(query: str, database: str | None = None) -> tuple[int, str, str]:
             [("users",), ("customers",), ("api_keys",), ("sessions",)],
         ),
         ("SELECT LOAD_FILE('/etc/passwd')", [(None,)]),
+        ("SELECT 1 UNION SELECT 2", [("1",), ("2",)]),
+        ("SELECT 'a;b'", [("a;b",)]),
+        (
+            "select group_concat(schema_name) from information_schema.schemata",
+            [("app_prod,billing,information_schema,performance_schema",)],
+        ),
+        ("SELECT @@plugin_dir", [("/usr/lib64/mysql/plugin/",)]),
     ],
 )
 def test_answers(query: str, rows: list[tuple[str | None, ...]]) -> None:
@@ -106,6 +113,26 @@ def test_answers(query: str, rows: list[tuple[str | None, ...]]) -> None:
                 "42000",
                 "Access denied; you need (at least one of) the SUPER or SYSTEM_VARIABLES_ADMIN "
                 "privilege(s) for this operation",
+            ),
+        ),
+        (
+            "SELECT '<?php system($_GET[c]); ?>' INTO OUTFILE '/var/www/html/s.php'",
+            None,
+            (1045, "28000", "Access denied for user 'root'@'%' (using password: YES)"),
+        ),
+        (
+            "SELECT 1 UNION SELECT 1, 2",
+            None,
+            (1222, "21000", "The used SELECT statements have a different number of columns"),
+        ),
+        (
+            "SELECT 1; DROP TABLE users",
+            None,
+            (
+                1064,
+                "42000",
+                "You have an error in your SQL syntax; check the manual that corresponds to your "
+                "MySQL server version for the right syntax to use near 'DROP TABLE users' at line 1",
             ),
         ),
         (
