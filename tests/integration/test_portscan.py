@@ -252,3 +252,35 @@ def test_sensor_without_capability_warns_once_and_keeps_listening(decoy_process)
     with socket.create_connection(("127.0.0.1", port)):
         pass
     proc.wait_for(lambda d: any(e["event"]["action"] == "session.closed" for e in d))
+
+
+def test_n_sequential_and_n_concurrent_connections_give_exactly_n_open_and_close(
+    decoy_process,
+) -> None:
+    import asyncio
+
+    n = 500
+    port = free_port()
+    proc = decoy_process(
+        ["portscan"], {"HONEYPODS_PORTSCAN_PORTS": str(port), "HONEYPODS_MAX_PER_SOURCE": "1000"}
+    )
+    for _ in range(n):
+        with socket.create_connection(("127.0.0.1", port), timeout=10):
+            pass
+
+    async def concurrent() -> None:
+        conns = await asyncio.gather(
+            *(asyncio.open_connection("127.0.0.1", port) for _ in range(n))
+        )
+        for _r, w in conns:
+            w.close()
+
+    asyncio.run(concurrent())
+    proc.wait_for(lambda d: sum(e["event"]["action"] == "session.closed" for e in d) >= 2 * n)
+    time.sleep(0.5)
+    docs = proc.events()
+    opened = [e for e in docs if e["event"]["action"] == "session.connect"]
+    closed = [e for e in docs if e["event"]["action"] == "session.closed"]
+    assert len(opened) == len(closed) == 2 * n
+    assert {e["honeypod"]["session"] for e in opened} == {e["honeypod"]["session"] for e in closed}
+    assert {e["event"]["reason"] for e in closed} == {"eof"}
