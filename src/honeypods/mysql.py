@@ -87,7 +87,8 @@ REQUEST_PUBLIC_KEY: Final = b"\x02"
 
 def er_1045_access_denied(user: str, host: str, password_used: bool) -> Err:
     used = "YES" if password_used else "NO"
-    return Err(1045, "28000", f"Access denied for user '{user}'@'{host}' (using password: {used})")
+    message = f"Access denied for user '{user[:48]}'@'{host[:64]}' (using password: {used})"
+    return Err(1045, "28000", message)
 
 
 ER_1047_UNKNOWN_COMMAND: Final = Err(1047, "08S01", "Unknown command")

@@ -189,11 +189,13 @@ def default_variables(
     }
 
 
-# -- errors, named after their codes -----------------------------------------------------------------
+# -- errors, named after their codes; names cut where MySQL's format strings cut them --------
 
 
 def er_1044_db_access_denied(s: SqlSession, db: str) -> Err:
-    return Err(1044, "42000", f"Access denied for user '{s.user}'@'%' to database '{db}'")
+    return Err(
+        1044, "42000", f"Access denied for user '{s.user[:48]}'@'%' to database '{db[:192]}'"
+    )
 
 
 def er_1046_no_db() -> Err:
@@ -201,11 +203,11 @@ def er_1046_no_db() -> Err:
 
 
 def er_1049_bad_db(db: str) -> Err:
-    return Err(1049, "42000", f"Unknown database '{db}'")
+    return Err(1049, "42000", f"Unknown database '{db[:192]}'")
 
 
 def er_1054_bad_field(name: str) -> Err:
-    return Err(1054, "42S22", f"Unknown column '{name}' in 'field list'")
+    return Err(1054, "42S22", f"Unknown column '{name[:192]}' in 'field list'")
 
 
 def er_1064_parse(near: str) -> Err:
@@ -222,16 +224,18 @@ ER_1065_EMPTY_QUERY: Final = Err(1065, "42000", "Query was empty")
 
 def er_1142_table_denied(s: SqlSession, verb: str, table: str) -> Err:
     return Err(
-        1142, "42000", f"{verb} command denied to user '{s.user}'@'{s.host}' for table '{table}'"
+        1142,
+        "42000",
+        f"{verb} command denied to user '{s.user[:48]}'@'{s.host[:64]}' for table '{table[:64]}'",
     )
 
 
 def er_1146_no_table(db: str, table: str) -> Err:
-    return Err(1146, "42S02", f"Table '{db}.{table}' doesn't exist")
+    return Err(1146, "42S02", f"Table '{db[:64]}.{table[:64]}' doesn't exist")
 
 
 def er_1193_unknown_variable(name: str) -> Err:
-    return Err(1193, "HY000", f"Unknown system variable '{name}'")
+    return Err(1193, "HY000", f"Unknown system variable '{name[:64]}'")
 
 
 def er_1227_privilege(privileges: str) -> Err:
