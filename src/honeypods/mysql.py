@@ -8,17 +8,19 @@ Persona: a MySQL 8.0 server (``server_version``) whose accounts use ``auth_plugi
   with the same salt, as MySQL does, and that answer is checked.
 * ``caching_sha2_password``: a scramble that matches is a cache hit (fast-auth success, then OK).
   Anything else gets "perform full authentication", exactly as a real server whose cache does not
-  hold the user. Without TLS the client then asks for the RSA public key, encrypts the password
-  with it, and the decoy decrypts it: the plaintext is logged and checked. Like MySQL 8.0 with its
-  auto-generated keys, one key pair serves the whole process; it is made when first needed (about
-  0.1 s once), so scanners that never get that far do not pay the ~8 MiB ``cryptography`` costs.
-  Without ``cryptography`` the persona is a server with no RSA keys, which refuses the key request
-  with 1045.
+  hold the user. Over TLS (offered, as MySQL 8.0 does by default) the client then sends the
+  password in the clear; without TLS it asks for the RSA public key and sends the password
+  encrypted with it. Either way the decoy reads the plaintext, logs it and checks it. Like MySQL
+  8.0 with its auto-generated keys and certificates, one set serves the whole process; it is made
+  when first needed (a fraction of a second, once), so scanners that never get that far do not
+  pay the ~8 MiB ``cryptography`` costs. Without ``cryptography`` the persona is a server without
+  TLS or RSA keys, which refuses the key request with 1045.
 * ``mysql_native_password``: the SHA-1 scramble is checked; a mismatch is 1045.
 * An empty response is an empty password ("using password: NO").
 
 Every attempt is exactly one ``mysql.login`` event, with the scramble and salt in hex for offline
-cracking and the plaintext password when a scramble matched an accepted one. An attempt the client
+cracking, and the plaintext password whenever it is known: a scramble matched an accepted one, or
+full authentication revealed it. An attempt the client
 abandons halfway (it disconnects during the dialogue) is logged as a failure when it leaves.
 
 After login, each command is one ``mysql.command`` event; ``mysql_sql`` decides the answers.
