@@ -403,6 +403,15 @@ class MysqlProtocol(asyncio.Protocol):
     # -- login -------------------------------------------------------------------------------------
 
     def _on_hello(self, hello: HandshakeResponse) -> str:
+        if hello.change_user:
+            fields = {
+                "mysql.command": "COM_CHANGE_USER",
+                "mysql.query": events.clip_text(hello.user),
+            }
+            self.session.emit("mysql.command", fields)
+            # A new user starts a fresh session: MySQL drops the old one's statements too.
+            self.plaintext = None
+            self.statements.clear()
         self.hello = hello
         self.phase = "hello"
         account_plugin = self.server.config.auth_plugin
@@ -547,7 +556,11 @@ class MysqlProtocol(asyncio.Protocol):
             reply = answer(cmd.argument.decode("utf-8", "replace"), sql)
         elif code == Com.COM_INIT_DB:
             reply = use_database(cmd.argument.decode("utf-8", "replace"), sql)
-        elif code in (Com.COM_PING, Com.COM_RESET_CONNECTION):
+        elif code == Com.COM_PING:
+            reply = Ok()
+        elif code == Com.COM_RESET_CONNECTION:
+            sql.autocommit, sql.in_transaction = True, False
+            self.statements.clear()
             reply = Ok()
         elif code == Com.COM_FIELD_LIST:
             table = cmd.argument.split(b"\0", 1)[0].decode("utf-8", "replace")

@@ -222,6 +222,8 @@ class HandshakeResponse:
     database: bytes | None
     plugin: str
     attrs: tuple[tuple[str, str], ...] = ()
+    # Sent as COM_CHANGE_USER after a login rather than as the handshake's response.
+    change_user: bool = False
 
 
 @dataclass(frozen=True)
@@ -564,6 +566,57 @@ def parse_query_with_attributes(payload: bytes) -> Command:
     return Command(Com.COM_QUERY, r.read_rest(), tuple(attributes))
 
 
+def parse_change_user(payload: bytes, caps: int, collation: int) -> HandshakeResponse:
+    """COM_CHANGE_USER: a login inside a session, shaped by the handshake's capabilities.
+
+    ====== ========================== ==============================================
+    offset field                      notes
+    ====== ========================== ==============================================
+    0      0x11                       COM_CHANGE_USER
+    1      user (NUL-terminated)
+    ...    auth response              1-byte length, or NUL-terminated
+    ...    database (NUL-terminated)
+    ...    collation (2)              optional from here on
+    ...    plugin name (NUL-term.)    if CLIENT_PLUGIN_AUTH
+    ...    attributes (lenenc total)  if CLIENT_CONNECT_ATTRS
+    ====== ========================== ==============================================
+
+    Raises:
+        ProtocolError: 1047 Unknown command, as MySQL answers a change-user it cannot read.
+    """
+    r = _Reader(payload, ProtocolError(1047, "08S01", "Unknown command"))
+    r.read(1)
+    user = r.read_null_str()
+    if len(user) > MAX_USER_BYTES:
+        raise r.error
+    auth = r.read(r.read_int(1)) if caps & _SECURE_CONNECTION else r.read_null_str()
+    database = r.read_null_str()
+    if r.remaining() >= 2:
+        collation = r.read_int(2) & 0xFF or collation
+    plugin = b""
+    if caps & _PLUGIN_AUTH and r.remaining():
+        end = payload.find(b"\0", r.pos)
+        plugin = r.read_null_str() if end >= 0 else r.read_rest()
+    attrs: list[tuple[str, str]] = []
+    if caps & _CONNECT_ATTRS and r.remaining():
+        block = _Reader(r.read_lenenc_str(), r.error)
+        while block.remaining():
+            key, value = block.read_lenenc_str(), block.read_lenenc_str()
+            if len(attrs) < MAX_ATTRS:
+                attrs.append((_text(key), _text(value)))
+    return HandshakeResponse(
+        capabilities=caps,
+        max_packet_size=0,
+        collation=collation,
+        user=user,
+        auth_response=auth,
+        database=database or None,
+        plugin=_text(plugin),
+        attrs=tuple(attrs),
+        change_user=True,
+    )
+
+
 # -- builders ---------------------------------------------------------------------------------------
 
 
@@ -853,6 +906,11 @@ class Connection:
             return Command(Com.COM_SLEEP, b"")
         if payload[0] == Com.COM_QUERY and self.query_attributes:
             return parse_query_with_attributes(payload)
+        if payload[0] == Com.COM_CHANGE_USER:
+            event = parse_change_user(payload, self.client_capabilities, self.collation)
+            # A new login dialogue, on the salt of the greeting, continuing this exchange's ids.
+            self.state = State.AUTH
+            return event
         return Command(payload[0], payload[1:])
 
     # -- output --------------------------------------------------------------------------------------

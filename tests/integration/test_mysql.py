@@ -155,17 +155,23 @@ def test_mysql_connector_prepared_statements(
     (row,) = cur.fetchall()
     assert row[1] is None
     assert isinstance(row[0], int)
+    conn.cmd_change_user(username="admin", password="admin", database="billing")
+    cur = conn.cursor()
+    cur.execute("SELECT USER(), DATABASE()")
+    assert cur.fetchall() == [("admin@127.0.0.1", "billing")]
     conn.close()
     with pytest.raises(connector.errors.ProgrammingError) as info:
         connector.connect(user="root", password="Winter2024!", ssl_disabled=True, **options)
     assert info.value.errno == 1045
     assert info.value.msg == DENIED.format("root")
-    logins = _logins(proc, 2)
-    assert logins[1]["mysql"]["password"] == "Winter2024!"
+    logins = _logins(proc, 3)
+    assert [e["user"]["name"] for e in logins] == ["root", "admin", "root"]
+    assert logins[2]["mysql"]["password"] == "Winter2024!"
     assert logins[0]["mysql"]["connect_attrs"]["_client_name"] == "mysql-connector-python"
     commands = [e["mysql"]["command"] for e in proc.of("mysql.command")]
     assert "COM_STMT_PREPARE" in commands
     assert "COM_STMT_EXECUTE" in commands
+    assert "COM_CHANGE_USER" in commands
 
 
 def _mysql_cli(port: int, *args: str) -> subprocess.CompletedProcess[str]:

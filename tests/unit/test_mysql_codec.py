@@ -254,6 +254,33 @@ def test_compression_after_login() -> None:
     assert info.value.code == 1157
 
 
+@pytest.mark.parametrize("bytewise", [False, True])
+def test_change_user_starts_a_new_dialogue(bytewise: bool) -> None:
+    conn = _logged_in()
+    payload = b"\x11admin\0" + b"\x20" + b"\x07" * 32 + b"billing\0" + b"\xff\x00"
+    payload += b"caching_sha2_password\0" + b"\x04\x01a\x01b"
+    (event,) = _events(conn, _packet(0, payload), bytewise=bytewise)
+    assert event == HandshakeResponse(
+        capabilities=CLIENT_CAPS,
+        max_packet_size=0,
+        collation=255,
+        user=b"admin",
+        auth_response=b"\x07" * 32,
+        database=b"billing",
+        plugin="caching_sha2_password",
+        attrs=(("a", "b"),),
+        change_user=True,
+    )
+    assert conn.state is State.AUTH
+    assert conn.send(AuthMoreData(b"\x03")) == _packet(1, b"\x01\x03")
+    conn.send(Ok())
+    assert conn.state is State.COMMAND
+    conn.receive_data(_packet(0, b"\x11root"))
+    with pytest.raises(ProtocolError) as info:
+        conn.next_event()
+    assert info.value.code == 1047
+
+
 def test_result_set_with_eof_packets() -> None:
     conn = _logged_in()
     conn.receive_data(_packet(0, b"\x03SELECT VERSION()"))
