@@ -493,6 +493,7 @@ class MysqlProtocol(asyncio.Protocol):
             server_version=self.server.config.server_version,
             variables=self.server.variables,
             ssl_cipher=self.tls.cipher() if self.tls is not None else "",
+            started=self.server.started,
         )
         self.sql = sql
         reply: Reply = Ok()
