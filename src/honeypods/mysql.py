@@ -74,6 +74,7 @@ from honeypods.mysql_sql import (
     default_variables,
     er_1227_privilege,
     field_list,
+    split_statements,
     use_database,
 )
 from honeypods.mysql_tls import TlsError, TlsLayer, make_context
@@ -290,6 +291,7 @@ class MysqlProtocol(asyncio.Protocol):
         self.tls: TlsLayer | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.next_statement = 0
+        self.multi_statements = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP only
@@ -397,8 +399,8 @@ class MysqlProtocol(asyncio.Protocol):
         if closing:
             self.session.close(closing)
 
-    def _send(self, reply: Reply) -> None:
-        self.out.append(self.codec.send(reply))
+    def _send(self, reply: Reply, *, more_results: bool = False) -> None:
+        self.out.append(self.codec.send(reply, more_results=more_results))
 
     # -- login -------------------------------------------------------------------------------------
 
@@ -496,6 +498,7 @@ class MysqlProtocol(asyncio.Protocol):
             started=self.server.started,
         )
         self.sql = sql
+        self.multi_statements = bool(hello.capabilities & Capability.CLIENT_MULTI_STATEMENTS)
         reply: Reply = Ok()
         if hello.database:
             chosen = use_database(hello.database.decode("utf-8", "backslashreplace"), sql)
@@ -554,7 +557,7 @@ class MysqlProtocol(asyncio.Protocol):
         if code == Com.COM_QUIT:
             reply, closing = None, "eof"
         elif code == Com.COM_QUERY:
-            reply = answer(cmd.argument.decode("utf-8", "replace"), sql)
+            reply = self._query(cmd.argument.decode("utf-8", "replace"), sql)
         elif code == Com.COM_INIT_DB:
             reply = use_database(cmd.argument.decode("utf-8", "replace"), sql)
         elif code == Com.COM_PING:
@@ -569,7 +572,8 @@ class MysqlProtocol(asyncio.Protocol):
             reply = found if isinstance(found, Err) else FieldList(found)
         elif code == Com.COM_STATISTICS:
             reply = Text(self._statistics().encode())
-        elif code == Com.COM_SET_OPTION and len(cmd.argument) == 2:
+        elif code == Com.COM_SET_OPTION and cmd.argument in (b"\0\0", b"\1\0"):
+            self.multi_statements = cmd.argument == b"\0\0"  # MYSQL_OPTION_MULTI_STATEMENTS_ON
             reply = Eof()
         elif code == Com.COM_STMT_PREPARE:
             reply = self._prepare(cmd.argument.decode("utf-8", "replace"), sql)
@@ -607,6 +611,17 @@ class MysqlProtocol(asyncio.Protocol):
         if reply is not None:
             self._send(reply)
         return closing
+
+    def _query(self, query: str, sql: SqlSession) -> Reply:
+        """Answer a COM_QUERY; with multi-statements on, every result but the last is sent here."""
+        statements = split_statements(query) if self.multi_statements else [query]
+        for statement in statements[:-1]:
+            reply = answer(statement, sql)
+            if isinstance(reply, Err):
+                return reply  # MySQL stops at the first error
+            self.codec.status = sql.status
+            self._send(reply, more_results=True)
+        return answer(statements[-1], sql)
 
     def _prepare(self, query: str, sql: SqlSession) -> Reply:
         result = answer(query, sql)

@@ -160,6 +160,7 @@ _PLUGIN_AUTH: Final = int(Capability.CLIENT_PLUGIN_AUTH)
 _LENENC_CLIENT_DATA: Final = int(Capability.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA)
 _CONNECT_ATTRS: Final = int(Capability.CLIENT_CONNECT_ATTRS)
 _SESSION_STATE_CHANGED: Final = int(Status.SERVER_SESSION_STATE_CHANGED)
+_MORE_RESULTS: Final = int(Status.SERVER_MORE_RESULTS_EXISTS)
 
 # utf8mb4_0900_ai_ci, MySQL 8.0's default collation; 63 is binary.
 COLLATION_UTF8MB4_0900_AI_CI: Final = 255
@@ -748,6 +749,7 @@ class Connection:
         self._raw = bytearray()
         self._cseq = 0
         self.tls_started = False
+        self._more = 0
 
     # -- properties negotiated in the handshake ------------------------------------------------------
 
@@ -922,12 +924,18 @@ class Connection:
         self.status = int(greeting.status)
         return self._send(greeting, [make_greeting(greeting)])
 
-    def send(self, reply: Reply) -> bytes:
+    def send(self, reply: Reply, *, more_results: bool = False) -> bytes:
         """Bytes for one reply, framed with the right sequence ids.
+
+        Args:
+            reply: what to send.
+            more_results: another result of the same multi-statement query follows
+                (SERVER_MORE_RESULTS_EXISTS in this reply's status).
 
         Raises:
             RuntimeError: the reply does not fit the state (a programming error, never input).
         """
+        self._more = _MORE_RESULTS if more_results else 0
         if isinstance(reply, ResultSet):
             payloads = self._result_set(reply)
         elif isinstance(reply, FieldList):
@@ -1008,7 +1016,7 @@ class Connection:
         raise RuntimeError(f"unknown reply {reply!r}")  # pragma: no cover - exhaustive above
 
     def _ok_payload(self, ok: Ok, header: bytes) -> bytes:
-        status = self.status
+        status = self.status | self._more
         if ok.session_state and self.session_track:
             status |= _SESSION_STATE_CHANGED
         out = b"".join(
@@ -1032,7 +1040,8 @@ class Connection:
     def _eof_payload(self, warnings: int = 0) -> bytes:
         if self.deprecate_eof:
             return self._ok_payload(Ok(warnings=warnings), b"\xfe")
-        return b"\xfe" + warnings.to_bytes(2, "little") + int(self.status).to_bytes(2, "little")
+        status = self.status | self._more
+        return b"\xfe" + warnings.to_bytes(2, "little") + status.to_bytes(2, "little")
 
     def _result_set(self, rs: ResultSet) -> list[bytes]:
         out = [lenenc_int(len(rs.columns))]
@@ -1040,7 +1049,7 @@ class Connection:
             out[0] += b"\x01"  # RESULTSET_METADATA_FULL: the column definitions follow
         out += [make_column(c, self.collation) for c in rs.columns]
         if not self.deprecate_eof:
-            out.append(b"\xfe\0\0" + int(self.status).to_bytes(2, "little"))
+            out.append(b"\xfe\0\0" + (self.status | self._more).to_bytes(2, "little"))
         if rs.binary:
             out += [_binary_row(rs.columns, row) for row in rs.rows]
         else:

@@ -313,6 +313,21 @@ def _unquoted(text: str, char: str) -> int:
     return -1
 
 
+def split_statements(query: str) -> list[str]:
+    """The statements of a multi-statement query, split at semicolons outside quotes."""
+    out = []
+    rest = query
+    while True:
+        i = _unquoted(rest, ";")
+        if i < 0:
+            break
+        out.append(rest[:i])
+        rest = rest[i + 1 :]
+    out.append(rest)
+    statements = [x for x in out if x.strip()]
+    return statements or [query]
+
+
 def _split_top(text: str) -> list[str]:
     """Split a select list on commas outside parentheses and quotes."""
     parts, depth, quote, start = [], 0, "", 0

@@ -93,6 +93,27 @@ def test_pymysql_session_and_wrong_password(decoy: Callable[..., tuple[DecoyProc
     assert "USE app_prod" in queries
 
 
+def test_pymysql_multi_statements(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
+    proc, port = decoy()
+    flags = pymysql.constants.CLIENT.MULTI_STATEMENTS
+    conn = pymysql.connect(host="127.0.0.1", port=port, user="root", password="", client_flag=flags)
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION(); USE billing; SHOW TABLES")
+        results = [list(cur.fetchall())]
+        while cur.nextset():
+            results.append(list(cur.fetchall()))
+        assert results == [[("8.0.36",)], [], [("invoices",), ("payment_methods",)]]
+        cur.execute("SELECT 1; SELECT * FROM nope; SELECT 3")
+        assert cur.fetchall() == ((1,),)
+        with pytest.raises(pymysql.err.ProgrammingError) as info:
+            cur.nextset()
+        assert info.value.args[0] == 1146
+        cur.execute("SELECT 4")
+        assert cur.fetchall() == ((4,),)
+    conn.close()
+    proc.wait_for(lambda docs: _count(docs, "session.closed") >= 1)
+
+
 async def test_aiomysql_session(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
     aiomysql = pytest.importorskip("aiomysql")
     proc, port = decoy()

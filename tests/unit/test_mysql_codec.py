@@ -281,6 +281,17 @@ def test_change_user_starts_a_new_dialogue(bytewise: bool) -> None:
     assert info.value.code == 1047
 
 
+def test_more_results_flag() -> None:
+    conn = _logged_in()
+    conn.receive_data(_packet(0, b"\x03SELECT 1; DO 1"))
+    conn.next_event()
+    first = conn.send(ResultSet((Column("1"),), (("1",),)), more_results=True)
+    # Both EOFs of the first result carry SERVER_MORE_RESULTS_EXISTS (0x0008).
+    assert first.count(b"\xfe\x00\x00\x0a\x00") == 2
+    # The last result goes on with the sequence ids, without the flag.
+    assert conn.send(Ok()) == _packet(6, b"\x00\x00\x00\x02\x00\x00\x00")
+
+
 def test_result_set_with_eof_packets() -> None:
     conn = _logged_in()
     conn.receive_data(_packet(0, b"\x03SELECT VERSION()"))

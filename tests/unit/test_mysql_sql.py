@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from honeypods.mysql_codec import Err, Ok, ResultSet, Status
-from honeypods.mysql_sql import SqlSession, answer, default_variables, field_list, use_database
+from honeypods.mysql_sql import (
+    SqlSession,
+    answer,
+    default_variables,
+    field_list,
+    split_statements,
+    use_database,
+)
 
 
 def _session(database: str | None = None) -> SqlSession:
@@ -198,3 +205,12 @@ def test_field_list_and_describe() -> None:
     create = _rows_in(s, "SHOW CREATE TABLE users")[0][1]
     assert create is not None
     assert create.startswith("CREATE TABLE `users` (")
+
+
+def test_split_statements() -> None:
+    assert split_statements("SELECT 1; SELECT ';' ;; USE x;") == [
+        "SELECT 1",
+        " SELECT ';' ",
+        " USE x",
+    ]
+    assert split_statements(";") == [";"]
