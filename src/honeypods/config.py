@@ -115,8 +115,15 @@ class MysqlConfig:
     server_version: str = "8.0.36"
     # Logins let in, user:password, comma-separated; an empty password is written `root:`.
     accept: tuple[str, ...] = ("root:", "root:root", "root:password", "root:123456", "admin:admin")
+    # Plugin the accounts use: caching_sha2_password (MySQL 8.0's default) or mysql_native_password.
+    # Clients that answer the greeting with the other plugin are switched to this one.
+    auth_plugin: str = "caching_sha2_password"
     # Largest packet accepted from a client before the connection is refused.
     max_packet_size: int = 1 << 20
+    # Offer TLS like MySQL 8.0 does by default, with its style of auto-generated certificate.
+    tls: bool = True
+    # Seconds a client has to log in before the server hangs up silently (MySQL's connect_timeout).
+    connect_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -303,6 +310,15 @@ def _validate(settings: Settings) -> None:
             for cred in cfg.accept:
                 if ":" not in cred:
                     raise ConfigError(f"HONEYPODS_{upper}_ACCEPT: {cred!r} is not user:password")
+        if isinstance(cfg, MysqlConfig):
+            if cfg.auth_plugin not in ("caching_sha2_password", "mysql_native_password"):
+                raise ConfigError(
+                    "HONEYPODS_MYSQL_AUTH_PLUGIN: caching_sha2_password or mysql_native_password"
+                )
+            if cfg.connect_timeout <= 0:
+                raise ConfigError("HONEYPODS_MYSQL_CONNECT_TIMEOUT must be positive")
+            if not 1024 <= cfg.max_packet_size <= 1 << 30:
+                raise ConfigError("HONEYPODS_MYSQL_MAX_PACKET_SIZE: 1024 to 1073741824 bytes")
         if isinstance(cfg, SshConfig):
             _validate_ssh(cfg)
 
