@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 import yaml
-
-from honeypods import metrics
 from tests.chart.conftest import NAMESPACE, Render, Renderer
 from tests.conftest import free_port, require_tool
+
+from honeypods import metrics
 
 RULES = (
     "honeypod.ip.enum",
