@@ -18,6 +18,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from tests.chart import values_doc
 from tests.chart.conftest import (
     ALL_FEATURES,
     CHART,
@@ -523,3 +524,30 @@ def test_nothing_a_workload_sees_says_honeypot(helm4: Renderer, values_file: Pat
         text = re.sub(r'"name": "HONEYPODS_[A-Z0-9_]+"', "", text)
         assert not TELL.search(text), f"{doc['kind']}/{doc['metadata']['name']}: {text[:200]}"
     assert "honeypot" not in out.text.lower()
+
+
+# -- documentation ----------------------------------------------------------------------------------
+
+
+def test_every_value_is_commented_and_in_the_readme() -> None:
+    missing = [path for path, _default, note in values_doc.rows() if not note]
+    assert not missing, f"values.yaml keys without a comment: {missing}"
+    readme = values_doc.README.read_text()
+    assert values_doc.table() in readme, "run `python -m tests.chart.values_doc`"
+
+
+def test_values_schema_closes_every_object() -> None:
+    """additionalProperties: false everywhere but `global` and Kubernetes' own objects."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    open_objects = []
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        if node.get("type") == "object" and "properties" in node:
+            if node.get("additionalProperties") is not False:
+                open_objects.append(path)
+            for key, sub in node["properties"].items():
+                walk(sub, f"{path}.{key}" if path else key)
+
+    walk(schema, "")
+    assert open_objects == []
+    assert schema["properties"]["global"]["type"] == "object"
