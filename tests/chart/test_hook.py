@@ -20,6 +20,8 @@ from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
 
+RULE_OF = {"web": "honeypod.fake.svc", "mysql": "honeypod.vuln.svc", "ssh": "honeypod.network.ssh"}
+
 
 def _hook_pod(helm4: Renderer) -> dict[str, Any]:
     (pod,) = [d for d in helm4().hooks if d["kind"] == "Pod"]
@@ -90,8 +92,13 @@ def test_hook_script_passes_against_real_decoys(
     docs = proc.wait_for(
         lambda docs: any(d.get("rule", {}).get("name") == "honeypod.port.scan" for d in docs)
     )
-    rules = {d["rule"]["name"] for d in docs if "rule" in d}
-    assert {"honeypod.ip.enum", "honeypod.port.scan"} <= rules
+    expected = {"honeypod.ip.enum", "honeypod.port.scan"}
+    # The rule each decoy reports under is the alert the chart generates for it.
+    expected |= {RULE_OF[d] for d in present}
+    docs = proc.wait_for(lambda docs: expected <= {d["rule"]["name"] for d in docs if "rule" in d})
+    by_decoy = {(d["honeypod"]["decoy"], d["rule"]["name"]) for d in docs if "rule" in d}
+    for decoy in present:
+        assert (decoy, RULE_OF[decoy]) in by_decoy, decoy
 
 
 def test_hook_script_reports_a_dead_target(helm4: Renderer) -> None:

@@ -456,7 +456,10 @@ def test_defaults_agree_with_the_package(helm4: Renderer, tmp_path: Path) -> Non
                 chart_value = getattr(chart.configs[decoy], f.name)
                 assert chart_value == getattr(package.configs[decoy], f.name), name
                 compared += 1
-    assert compared >= 20
+    assert compared >= 15
+    # Personas (version strings) are tied to each decoy's code: the chart leaves them to the image.
+    for decoy, env in envs.items():
+        assert f"HONEYPODS_{decoy.upper()}_SERVER_VERSION" not in env, decoy
     portscan = config.load(["portscan"], env=envs["portscan"]).configs["portscan"]
     assert set(portscan.ports) == set(config.PortscanConfig().ports) | {22}
     assert values()["decoys"]["ssh"]["port"] == 22
