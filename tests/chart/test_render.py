@@ -554,3 +554,14 @@ def test_values_schema_closes_every_object() -> None:
     walk(schema, "")
     assert open_objects == []
     assert schema["properties"]["global"]["type"] == "object"
+
+
+def test_selectors_survive_label_changes(helm4: Renderer) -> None:
+    """Workload selectors are immutable: changing partOf or commonLabels must not touch them."""
+
+    def selectors(out: Render) -> dict[str, Any]:
+        return {w["metadata"]["name"]: w["spec"]["selector"] for w in out.workloads()}
+
+    before = selectors(helm4())
+    after = selectors(helm4(sets=["partOf=billing", "commonLabels.team=payments"]))
+    assert before == after

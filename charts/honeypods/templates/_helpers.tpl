@@ -27,12 +27,12 @@ and the objects cannot disagree.
 {{- end }}
 
 {{/*
-honeypods.selectorLabels: labels every decoy pod carries and nothing else selects on; the
-NetworkPolicies and the PodMonitor use them. Immutable in workload selectors, so kept minimal.
+honeypods.selectorLabels: the label every pod of the release carries; the PodMonitor and the test
+pod's NetworkPolicy select on it. Workload selectors are immutable, so nothing a user may change
+(partOf, commonLabels) goes in here.
 */}}
 {{- define "honeypods.selectorLabels" -}}
 app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/part-of: {{ .Values.partOf }}
 {{- end }}
 
 {{/*
@@ -41,6 +41,7 @@ every object, readable by anything allowed to list them.
 */}}
 {{- define "honeypods.labels" -}}
 {{ include "honeypods.selectorLabels" . }}
+app.kubernetes.io/part-of: {{ .Values.partOf }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 {{- with .Values.commonLabels }}
