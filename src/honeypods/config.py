@@ -52,6 +52,8 @@ class Common:
     log_level: str = "warning"
     # Seconds between honeypods.summary events with exact counts; 0 turns them off.
     summary_interval: float = 300.0
+    # Event loop: `uvloop` (faster; asyncio's is used when uvloop is not installed) or `asyncio`.
+    event_loop: str = "uvloop"
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             f"HONEYPODS_LOG_LEVEL={c.log_level!r}: one of debug, info, warning, error"
         )
+    if c.event_loop not in ("uvloop", "asyncio"):
+        raise ConfigError(f"HONEYPODS_EVENT_LOOP={c.event_loop!r}: uvloop or asyncio")
     if c.summary_interval < 0:
         raise ConfigError("HONEYPODS_SUMMARY_INTERVAL must be 0 (off) or positive")
     used: dict[int, str] = {}

@@ -98,16 +98,23 @@ def connection_closed(decoy: str, reason: str) -> None:
         _child(ERRORS, decoy, reason).inc()
 
 
-def observe(event: Mapping[str, Any]) -> None:
-    """Event observer: counts every event written (see ``events.add_observer``)."""
-    decoy = event["honeypod.decoy"]
-    action = event["event.action"]
+def count(decoy: str, action: str, rule: str | None, outcome: str | None) -> None:
+    """Events hook (``events.set_counter``): counts every event written."""
     _child(EVENTS, decoy, action).inc()
-    rule = event.get("rule.name")
     if rule is not None:
         _child(ALERTS, decoy, rule).inc()
     if action.endswith(".login"):
-        _child(LOGINS, decoy, event.get("event.outcome", "failure")).inc()
+        _child(LOGINS, decoy, outcome or "failure").inc()
+
+
+def observe(event: Mapping[str, Any]) -> None:
+    """The same, for an event with dotted keys (as tests capture them)."""
+    count(
+        event["honeypod.decoy"],
+        event["event.action"],
+        event.get("rule.name"),
+        event.get("event.outcome"),
+    )
 
 
 # -- HTTP endpoint ----------------------------------------------------------------------------------
