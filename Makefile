@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: run test deps venv lint typecheck docs unit integration bench images chart-lint clean
+.PHONY: run test deps venv lint lint-images typecheck docs unit integration bench images chart-lint clean
 
 # All four decoys on 127.0.0.1, unprivileged ports, JSON events on stdout. Ctrl-C stops them.
 run: venv
@@ -26,9 +26,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[all,test,dev]'
 	touch $@
 
-lint: venv
+lint: venv lint-images
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+
+# Dockerfiles, workflows and shell scripts (the linters come with the dev extra).
+lint-images: venv
+	$(BIN)/hadolint images/*/Dockerfile
+	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/zizmor --offline --no-progress --quiet .github/workflows
+	$(BIN)/shellcheck scripts/*.sh
 
 typecheck: venv
 	$(BIN)/mypy
@@ -42,6 +49,11 @@ unit: venv
 
 integration: venv
 	$(BIN)/python -m pytest tests/integration
+
+# honeypods-<decoy>:dev for each decoy, on the stand-in distroless base; starts dockerd if none runs.
+# Images whose inputs are unchanged are reused. IMAGES="web mysql" builds only those.
+images: venv
+	PYTHON=$(BIN)/python bash scripts/build-images.sh $(IMAGES)
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -34,6 +34,7 @@ if [ "${1:-}" != "--force" ] && docker image inspect "$tag" >/dev/null 2>&1; the
 fi
 
 # Runs after extraction, outside the chroot, with the root directory as $1 and the .debs still cached.
+# shellcheck disable=SC2016 # mmdebstrap expands $1, not this shell
 hook='mkdir -p "$1/var/lib/dpkg/status.d"
 for deb in "$1"/var/cache/apt/archives/*.deb; do
   dpkg-deb -f "$deb" >"$1/var/lib/dpkg/status.d/$(dpkg-deb -f "$deb" Package)"
@@ -51,7 +52,7 @@ find "$root/usr/bin" "$root/usr/sbin" -mindepth 1 ! -name "$python" -exec rm -rf
 rm -rf "$root"/usr/share/{perl5,debconf,man,info,lintian,bash-completion} \
   "$root"/etc/{apt,dpkg,debconf.conf,profile.d,update-motd.d,skel,alternatives} \
   "$root"/var/lib/dpkg/{status,available,info,triggers,updates,alternatives,arch,diversions} \
-  "$root"/var/cache/* "$root"/var/log/* "$root"/dev/*
+  "${root:?}"/var/cache/* "${root:?}"/var/log/* "${root:?}"/dev/*
 rm -f "$root"/var/lib/dpkg/status.d/{debconf,mawk}  # their files are gone
 ln -sf "$python" "$root/usr/bin/python3"
 ln -sf "$python" "$root/usr/bin/python"

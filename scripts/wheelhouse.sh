@@ -41,7 +41,7 @@ for arch in x86_64 aarch64; do
   platforms+=(--platform "manylinux2014_${arch}" --platform "manylinux2010_${arch}" --platform "manylinux1_${arch}")
   pip download --only-binary=:all: --implementation cp --python-version "$runtime_python" \
     --abi "$abi" --abi abi3 --abi none "${platforms[@]}" \
-    --dest "$out/tmp" "$app_wheel[$decoy]" pip
+    --dest "$out/tmp" "${app_wheel}[$decoy]" pip
 done
 mv "$out"/tmp/pip-*.whl "$out/pip.whl"
 rm -f "$out"/tmp/honeypods-*.whl
