@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+import orjson
 import structlog
 
 # Bump on any change a consumer could notice: a renamed or removed field, a changed type.
@@ -415,27 +416,69 @@ def to_b64(data: bytes, cap: int = LONG_TEXT_CAP) -> str:
 # -- Rendering --------------------------------------------------------------------------------------
 
 
+# Dotted name -> its path, split once: rendering runs for every event on every connection.
+_PATHS: dict[str, tuple[str, ...]] = {}
+
+
+def _path(key: str) -> tuple[str, ...]:
+    path = _PATHS.get(key)
+    if path is None:
+        path = (key,) if key.startswith("@") or "." not in key else tuple(key.split("."))
+        if len(_PATHS) < 4096:  # keys come from the catalogue, never from attackers
+            _PATHS[key] = path
+    return path
+
+
 def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in flat.items():
-        if key.startswith("@") or "." not in key:
+        path = _path(key)
+        if len(path) == 1:
             out[key] = value
             continue
-        parts = key.split(".")
         node = out
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            node = child
+        node[path[-1]] = value
     return out
 
 
+_last_second = -1
+_second_prefix = ""
+
+
 def _timestamp(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # strftime per event is slow; the part up to the second changes at most once a second.
+    global _last_second, _second_prefix  # noqa: PLW0603 - a one-entry cache
+    second = int(now)
+    if second != _last_second:
+        _last_second = second
+        _second_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{_second_prefix}.{int((now - second) * 1_000_000):06d}Z"
+
+
+# Every line is pure ASCII, so no terminal or log viewer interprets attacker text. orjson is fast
+# but writes UTF-8 as is; when a line is not ASCII (or orjson refuses a value), the stdlib encoder
+# with ensure_ascii writes it instead. One encoder instance: json.dumps builds one per call.
+_ascii_encode = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=True).encode
+
+
+def _encode(doc: Mapping[str, Any]) -> str:
+    try:
+        raw = orjson.dumps(doc, default=str)
+    except (orjson.JSONEncodeError, TypeError):
+        return _ascii_encode(doc)
+    if raw.isascii():
+        return raw.decode("ascii")
+    return _ascii_encode(doc)
 
 
 def render(flat: Mapping[str, Any]) -> str:
     """Turn a flat dotted event into one JSON line of at most MAX_LINE_BYTES bytes."""
-    line = json.dumps(_nest(flat), separators=(",", ":"), default=str)
+    line = _encode(_nest(flat))
     if len(line) <= MAX_LINE_BYTES:
         return line
     # Keep the identity of the event, drop the bulky attacker-controlled fields.
@@ -445,7 +488,7 @@ def render(flat: Mapping[str, Any]) -> str:
         if k in BASE_FIELDS or k in CONNECTION_FIELDS or not isinstance(v, str | list | dict)
     }
     keep["honeypod.oversize"] = True
-    return json.dumps(_nest(keep), separators=(",", ":"), default=str)
+    return _encode(_nest(keep))
 
 
 _host_name = os.environ.get("HONEYPODS_HOST_NAME") or socket.gethostname()
@@ -461,6 +504,12 @@ def remove_observer(fn: Callable[[Mapping[str, Any]], None]) -> None:
     _observers.remove(fn)
 
 
+_ALLOWED: Final[Mapping[str, frozenset[str]]] = {
+    action: frozenset(spec.fields) | frozenset(CONNECTION_FIELDS) | frozenset(BASE_FIELDS)
+    for action, spec in CATALOGUE.items()
+}
+
+
 def validate_fields(action: str, fields: Mapping[str, Any]) -> EventSpec:
     """Check an event against the catalogue.
 
@@ -469,9 +518,9 @@ def validate_fields(action: str, fields: Mapping[str, Any]) -> EventSpec:
         ValueError: a field is not declared for it.
     """
     spec = CATALOGUE[action]
-    for name in fields:
-        if name not in spec.fields and name not in CONNECTION_FIELDS and name not in BASE_FIELDS:
-            raise ValueError(f"field {name!r} is not declared for event {action!r}")
+    if not fields.keys() <= _ALLOWED[action]:
+        extra = sorted(set(fields) - _ALLOWED[action])
+        raise ValueError(f"field {extra[0]!r} is not declared for event {action!r}")
     return spec
 
 
