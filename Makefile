@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: run test deps venv lint lint-images typecheck docs unit integration bench images chart-lint clean
+.PHONY: run test deps venv lint lint-images typecheck docs unit integration bench images chart-lint chart-test clean
 
 # All four decoys on 127.0.0.1, unprivileged ports, JSON events on stdout. Ctrl-C stops them.
 # Make's own output goes to stderr so that stdout holds only the events.
@@ -57,6 +57,17 @@ integration: venv
 # Images whose inputs are unchanged are reused. IMAGES="web mysql" builds only those.
 images: venv
 	PYTHON=$(BIN)/python bash scripts/build-images.sh $(IMAGES)
+
+# Lints the chart with Helm 3 and Helm 4 for every ci/*-values.yaml, strictly (schema included).
+chart-lint: deps
+	@for helm in helm3 helm4; do for values in charts/honeypods/ci/*.yaml; do \
+	  echo "$$helm lint --strict -f $$values"; \
+	  $$helm lint --strict --quiet charts/honeypods --values "$$values" || exit 1; \
+	done; done
+
+# The chart's tests: render, schema, Kubernetes and CRD validation, promtool, checkov.
+chart-test: deps venv
+	$(BIN)/python -m pytest tests/chart $(PYTEST_ARGS)
 
 bench: venv
 	$(BIN)/python bench/run.py

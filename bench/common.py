@@ -8,6 +8,7 @@ peers were measured (asyncio generator, concurrency 50, one connection per opera
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -139,7 +140,7 @@ class LoadResult:
 
 
 async def run_load(
-    operation: Callable[[], Awaitable[None]],
+    operation: Callable[[], Awaitable[object]],
     *,
     concurrency: int = 50,
     duration: float = 10.0,
@@ -170,22 +171,122 @@ async def run_load(
 class _Closer(asyncio.Protocol):
     """Client side of a bare connect: close as soon as connected (a connect() scan)."""
 
-    def __init__(self, done: asyncio.Future[None]) -> None:
+    def __init__(self, done: asyncio.Future[int]) -> None:
         self.done = done
+        self.port = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.port = int(transport.get_extra_info("sockname")[1])
         transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.done.done():
-            self.done.set_result(None)
+            self.done.set_result(self.port)
 
 
-async def bare_connect(host: str, port: int) -> None:
+async def bare_connect(host: str, port: int) -> int:
+    """Connect and close at once; returns the client's source port (to find it in a log)."""
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
+    done: asyncio.Future[int] = loop.create_future()
     await loop.create_connection(lambda: _Closer(done), host, port)
-    await done
+    return await done
+
+
+# The "hello" operations: the protocol's first exchange on a new connection, as the peers were
+# measured. Each returns the client's source port; a wrong answer raises ConnectionError, which the
+# load loop counts as a failure.
+
+SSH_CLIENT_VERSION = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+
+
+async def http_get(host: str, port: int) -> int:
+    """``GET /`` and read the whole response (the request asks the server to close)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(
+            f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: curl/7.88.1\r\n"
+            "Accept: */*\r\nConnection: close\r\n\r\n".encode()
+        )
+        response = b""
+        while chunk := await reader.read(65536):
+            response += chunk
+            if len(response) > 1 << 20:
+                break
+        if not response.startswith(b"HTTP/"):
+            raise ConnectionError("no HTTP response")
+        return int(writer.get_extra_info("sockname")[1])
+    finally:
+        await _close(writer)
+
+
+async def ssh_hello(host: str, port: int) -> int:
+    """Read the server's version line and send a client version."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        # RFC 4253 4.2 lets a server send other lines before its version.
+        for _ in range(10):
+            line = await reader.readline()
+            if line.startswith(b"SSH-"):
+                break
+            if not line:
+                raise ConnectionError("no SSH version line")
+        else:
+            raise ConnectionError("no SSH version line")
+        writer.write(SSH_CLIENT_VERSION)
+        await writer.drain()
+        return int(writer.get_extra_info("sockname")[1])
+    finally:
+        await _close(writer)
+
+
+async def mysql_greeting(host: str, port: int) -> int:
+    """Read the server's initial handshake packet (protocol version 10)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        header = await reader.readexactly(4)
+        payload = await reader.readexactly(int.from_bytes(header[:3], "little"))
+        if payload[:1] != b"\x0a":
+            raise ConnectionError("not a MySQL greeting")
+        return int(writer.get_extra_info("sockname")[1])
+    finally:
+        await _close(writer)
+
+
+HELLO: Mapping[str, Callable[[str, int], Awaitable[int]]] = {
+    "http": http_get,
+    "ssh": ssh_hello,
+    "mysql": mysql_greeting,
+}
+
+
+async def sequential(operation: Callable[[], Awaitable[int]], n: int) -> list[int]:
+    """Run ``operation`` ``n`` times one after another; the source ports of those that worked."""
+    ports = []
+    for _ in range(n):
+        try:
+            ports.append(await asyncio.wait_for(operation(), 10))
+        except (OSError, TimeoutError, asyncio.IncompleteReadError):
+            continue
+    return ports
+
+
+def quiet(log: Path, *, still: float = 1.5, timeout: float = 30.0) -> None:
+    """Wait until ``log`` has stopped growing for ``still`` seconds (or the timeout)."""
+    deadline = time.monotonic() + timeout
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = log.stat().st_size if log.exists() else 0
+        if now != size:
+            size, since = now, time.monotonic()
+        elif time.monotonic() - since >= still:
+            return
+        time.sleep(0.1)
 
 
 def settle(

@@ -115,8 +115,15 @@ class MysqlConfig:
     server_version: str = "8.0.36"
     # Logins let in, user:password, comma-separated; an empty password is written `root:`.
     accept: tuple[str, ...] = ("root:", "root:root", "root:password", "root:123456", "admin:admin")
+    # Plugin the accounts use: caching_sha2_password (MySQL 8.0's default) or mysql_native_password.
+    # Clients that answer the greeting with the other plugin are switched to this one.
+    auth_plugin: str = "caching_sha2_password"
     # Largest packet accepted from a client before the connection is refused.
     max_packet_size: int = 1 << 20
+    # Offer TLS like MySQL 8.0 does by default, with its style of auto-generated certificate.
+    tls: bool = True
+    # Seconds a client has to log in before the server hangs up silently (MySQL's connect_timeout).
+    connect_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -125,9 +132,10 @@ class SshConfig:
 
     # Port to listen on.
     port: int = 2222
-    # Identification string sent first, without the trailing CR LF.
-    server_version: str = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"
-    # Directory holding ssh_host_{ed25519,ecdsa,rsa}_key; empty or missing keys are generated.
+    # Identification string sent first, without the trailing CR LF. The algorithm lists are those
+    # of this build (ssh_persona.py); change the version only within OpenSSH 8.4.
+    server_version: str = "SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3"
+    # Directory holding ssh_host_{rsa,ecdsa,ed25519}_key; empty or missing keys are generated.
     host_key_dir: str = ""
     # Credentials let in (user:password); empty refuses everyone, as a lure should by default.
     accept: tuple[str, ...] = ()
@@ -135,6 +143,12 @@ class SshConfig:
     max_auth_tries: int = 6
     # Seconds to authenticate before disconnecting (OpenSSH LoginGraceTime).
     login_grace_time: float = 120.0
+    # Unauthenticated connections before new ones are dropped: sshd's MaxStartups start:rate:full.
+    max_startups: str = "10:30:100"
+    # Offer keyboard-interactive (PAM's "Password: " prompt), as KbdInteractiveAuthentication yes.
+    keyboard_interactive: bool = False
+    # Seconds a failed password waits before the answer, as pam_unix does; 0 for none.
+    password_fail_delay: float = 2.0
 
 
 # Connection limits that differ from the shared defaults, per decoy: what the real service does.
@@ -296,8 +310,65 @@ def _validate(settings: Settings) -> None:
             for cred in cfg.accept:
                 if ":" not in cred:
                     raise ConfigError(f"HONEYPODS_{upper}_ACCEPT: {cred!r} is not user:password")
-        if isinstance(cfg, SshConfig) and not cfg.server_version.startswith("SSH-2.0-"):
-            raise ConfigError("HONEYPODS_SSH_SERVER_VERSION must start with SSH-2.0-")
+        if isinstance(cfg, MysqlConfig):
+            if cfg.auth_plugin not in ("caching_sha2_password", "mysql_native_password"):
+                raise ConfigError(
+                    "HONEYPODS_MYSQL_AUTH_PLUGIN: caching_sha2_password or mysql_native_password"
+                )
+            if cfg.connect_timeout <= 0:
+                raise ConfigError("HONEYPODS_MYSQL_CONNECT_TIMEOUT must be positive")
+            if not 1024 <= cfg.max_packet_size <= 1 << 30:
+                raise ConfigError("HONEYPODS_MYSQL_MAX_PACKET_SIZE: 1024 to 1073741824 bytes")
+        if isinstance(cfg, SshConfig):
+            _validate_ssh(cfg)
+
+
+def parse_max_startups(value: str) -> tuple[int, int, int]:
+    """sshd's MaxStartups: ``start:rate:full`` or a single number (start = full).
+
+    Raises:
+        ValueError: the value is malformed.
+    """
+    parts = value.split(":")
+    if len(parts) == 1:
+        start = full = int(parts[0], 10)
+        rate = 100
+    elif len(parts) == 3:
+        start, rate, full = (int(p, 10) for p in parts)
+    else:
+        raise ValueError("expected start:rate:full or a number")
+    if not (0 < start <= full and 0 < rate <= 100):
+        raise ValueError("need 0 < start <= full and 0 < rate <= 100")
+    return start, rate, full
+
+
+def _validate_ssh(cfg: SshConfig) -> None:
+    version = cfg.server_version
+    if not version.startswith("SSH-2.0-") or len(version) > 253 or not version.isprintable():
+        raise ConfigError("HONEYPODS_SSH_SERVER_VERSION: SSH-2.0-..., printable, at most 253")
+    if not version.isascii():
+        raise ConfigError("HONEYPODS_SSH_SERVER_VERSION must be ASCII")
+    if cfg.max_auth_tries < 1:
+        raise ConfigError("HONEYPODS_SSH_MAX_AUTH_TRIES must be at least 1")
+    if cfg.login_grace_time <= 0 or cfg.password_fail_delay < 0:
+        raise ConfigError("HONEYPODS_SSH_LOGIN_GRACE_TIME > 0, PASSWORD_FAIL_DELAY >= 0")
+    try:
+        parse_max_startups(cfg.max_startups)
+    except ValueError as exc:
+        raise ConfigError(f"HONEYPODS_SSH_MAX_STARTUPS={cfg.max_startups!r}: {exc}") from None
+    if cfg.host_key_dir and not Path(cfg.host_key_dir).is_dir():
+        raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: no directory {cfg.host_key_dir}")
+    for name in ("ssh_host_rsa_key", "ssh_host_ecdsa_key", "ssh_host_ed25519_key"):
+        path = Path(cfg.host_key_dir or "/nonexistent", name)
+        if not path.is_file():
+            continue
+        try:
+            with path.open("rb") as key:
+                head = key.read(11)
+        except OSError as exc:
+            raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: {path}: {exc.strerror}") from None
+        if head != b"-----BEGIN ":
+            raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: {path} is not a PEM/OpenSSH key")
 
 
 def load(

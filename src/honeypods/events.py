@@ -249,6 +249,9 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
             "mysql.client_flags": (INT, "Client capability flags."),
             "mysql.connect_attrs": (OBJ, "Connection attributes (`_client_name`, `_os`, ...)."),
             "mysql.error_code": (INT, "Error code sent on failure."),
+            "tls.established": (BOOL, "Whether the login came over TLS (after an SSLRequest)."),
+            "tls.version": (STR, "Negotiated TLS version."),
+            "tls.cipher": (STR, "Negotiated cipher."),
         },
         required=("user.name", "event.outcome"),
     ),
@@ -270,6 +273,12 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         "The client's identification string.",
         {
             "ssh.client_version": (STR, "Identification string as sent (capped)."),
+            "ssh.client_version_truncated": (BOOL, "The line was cut at the cap."),
+            "ssh.invalid": (
+                BOOL,
+                "The line is no identification string OpenSSH accepts; it was answered as "
+                "sshd does and the connection closed.",
+            ),
         },
         required=("ssh.client_version",),
     ),
@@ -292,11 +301,16 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         {
             "user.name": (STR, "Username (capped)."),
             "event.outcome": (STR, "`success` or `failure`."),
-            "ssh.auth_method": (STR, "`password`, `keyboard-interactive` or `publickey`."),
+            "ssh.auth_method": (
+                STR,
+                "`password`, `keyboard-interactive` or `publickey`; any other method named is "
+                "recorded as sent (capped) and refused.",
+            ),
             "ssh.password": (STR, "Password in plaintext (capped)."),
             "ssh.key_type": (STR, "Public key algorithm."),
             "ssh.key_fingerprint": (STR, "SHA256 fingerprint of the offered key."),
             "ssh.client_version": (STR, "Client identification string."),
+            "ssh.attempt": (INT, "Number of this attempt on the connection, from 1."),
         },
         required=("user.name", "event.outcome", "ssh.auth_method"),
     ),
@@ -304,8 +318,16 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         "alert",
         "A session request after an accepted login (never run): exec, shell, subsystem, ...",
         {
-            "ssh.request": (STR, "Request type."),
-            "ssh.command": (STR, "Command line or subsystem name (capped)."),
+            "ssh.request": (
+                STR,
+                "`exec`, `shell`, `subsystem`, `pty-req`, `input` (a shell line), `direct-tcpip` "
+                "or `tcpip-forward`.",
+            ),
+            "ssh.command": (
+                STR,
+                "Command line, shell line, subsystem name, terminal type or host:port (capped).",
+            ),
+            "ssh.command_truncated": (BOOL, "The command was cut at the cap."),
         },
         required=("ssh.request",),
     ),
@@ -315,6 +337,7 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         {
             "ssh.disconnect_reason": (STR, "Reason text (capped)."),
             "ssh.disconnect_code": (INT, "SSH disconnect code, if any."),
+            "ssh.disconnect_by": (STR, "`client` or `server`."),
         },
     ),
     # -- Diagnostics: never alerts ----------------------------------------------------------------
