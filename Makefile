@@ -36,6 +36,7 @@ typecheck: venv
 # Regenerates the event schema and docs/events.md from the catalogue in events.py.
 docs: venv
 	$(BIN)/python -m honeypods.events
+	$(BIN)/python -m honeypods.config
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit

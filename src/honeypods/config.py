@@ -42,8 +42,9 @@ class Common:
 
     # Address the decoys bind; 0.0.0.0 or :: in a container.
     host: str = "127.0.0.1"
-    # Address and port of /metrics, /healthz, /readyz; port 0 turns the endpoint off.
+    # Address of /metrics, /healthz and /readyz.
     metrics_host: str = "127.0.0.1"
+    # Port of /metrics, /healthz and /readyz; never a decoy port; 0 turns the endpoint off.
     metrics_port: int = 9478
     # Pod or host name recorded in every event (set from the Downward API in the chart).
     host_name: str = ""
@@ -62,17 +63,19 @@ class PortscanConfig:
         2375, 2376, 2379, 2380, 5000, 5432, 5601, 5900, 6379, 6443, 8000, 8081, 8888, 9000,
         9200, 10250, 10255, 10256, 11211, 15672, 27017,
     )  # fmt: skip
-    # Distinct ports from one source within `window` seconds that make a port scan.
+    # Distinct ports from one source within the window that make a port scan (Calico's was 4).
     scan_threshold: int = 4
+    # Window in seconds; one scan event per source per window (Calico looked back 10 minutes).
     scan_window: float = 600.0
     # After the threshold is crossed, wait this long to collect the rest of the scan's ports.
     scan_report_delay: float = 2.0
     # Sources tracked at once by the detector; the oldest is forgotten beyond this.
     scan_max_sources: int = 10000
-    # First bytes recorded per connection, and how long to wait for them.
+    # First bytes recorded per connection.
     capture_bytes: int = 4096
+    # Seconds after the first byte before what arrived so far is logged.
     capture_timeout: float = 5.0
-    # Packet sensor (needs CAP_NET_RAW): sees pings and SYNs to closed ports. off | on.
+    # Packet sensor, `on` or `off`: with CAP_NET_RAW it sees pings and SYNs to closed ports.
     sensor: str = "off"
 
 
@@ -80,17 +83,23 @@ class PortscanConfig:
 class WebConfig:
     """Fake internal dashboard behind an nginx persona."""
 
+    # Plain HTTP port.
     port: int = 8080
-    tls_port: int = 8443  # 0 turns HTTPS off
+    # HTTPS port; 0 turns HTTPS off.
+    tls_port: int = 8443
     # The persona: exactly what nginx of this version sends in Server and its error pages.
     server_version: str = "1.22.1"
+    # Title of the login page.
     title: str = "Internal Operations Dashboard"
+    # Product name shown on the login page.
     product: str = "OpsConsole"
     # PEM files for HTTPS (a Secret in the chart); when unset, a self-signed pair is made at start.
     tls_cert: str = ""
+    # PEM private key matching the certificate.
     tls_key: str = ""
-    # Subject names of the generated certificate.
+    # Common name of the generated certificate.
     tls_common_name: str = "dashboard.internal"
+    # DNS names of the generated certificate.
     tls_sans: tuple[str, ...] = ("dashboard.internal", "localhost")
     # Seconds before a failed login answers, as a real password check would take.
     login_delay: float = 0.4
@@ -100,7 +109,9 @@ class WebConfig:
 class MysqlConfig:
     """MySQL wire-protocol stub."""
 
+    # Port to listen on.
     port: int = 3306
+    # Version the greeting and SELECT VERSION() report.
     server_version: str = "8.0.36"
     # Logins let in, user:password, comma-separated; an empty password is written `root:`.
     accept: tuple[str, ...] = ("root:", "root:root", "root:password", "root:123456", "admin:admin")
@@ -112,6 +123,7 @@ class MysqlConfig:
 class SshConfig:
     """SSH lure with an OpenSSH persona."""
 
+    # Port to listen on.
     port: int = 2222
     # Identification string sent first, without the trailing CR LF.
     server_version: str = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"
@@ -119,7 +131,9 @@ class SshConfig:
     host_key_dir: str = ""
     # Credentials let in (user:password); empty refuses everyone, as a lure should by default.
     accept: tuple[str, ...] = ()
+    # Authentication attempts per connection before disconnecting (OpenSSH MaxAuthTries).
     max_auth_tries: int = 6
+    # Seconds to authenticate before disconnecting (OpenSSH LoginGraceTime).
     login_grace_time: float = 120.0
 
 
@@ -340,3 +354,103 @@ def _reject_unknown(env: Mapping[str, str]) -> None:
     for name in env:
         if name.startswith("HONEYPODS_") and name not in known:
             raise ConfigError(f"{name}: unknown setting")
+
+
+# -- documentation ----------------------------------------------------------------------------------
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    """The comment lines above each field in the class body: the one place settings are explained."""
+    import inspect
+
+    comments: dict[str, str] = {}
+    pending: list[str] = []
+    for raw in inspect.getsource(cls).splitlines()[1:]:
+        line = raw.strip()
+        if line.startswith("#"):
+            pending.append(line.lstrip("# ").rstrip())
+        elif ":" in line and not line.startswith(('"', "'")) and "=" in line:
+            name = line.split(":", 1)[0].strip()
+            trailing = line.split("#", 1)[1].strip() if "  # " in line else ""
+            comments[name] = " ".join([*pending, trailing]).strip().replace("|", "\\|")
+            pending = []
+        elif not line.startswith(("2", ")")):
+            pending = []
+    return comments
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value) if value else "(empty)"
+    return str(value) if value != "" else "(empty)"
+
+
+def markdown() -> str:
+    """docs/configuration.md, generated from the dataclasses and their comments."""
+    out = [
+        "# Configuration",
+        "",
+        "<!-- Generated by `python -m honeypods.config`; edit src/honeypods/config.py instead. -->",
+        "",
+        "Every setting is an environment variable, read once at start. A malformed value or an",
+        "unknown `HONEYPODS_*` name stops the process with exit status 2 and a message naming the",
+        "variable. `--set NAME=VALUE` on the command line overrides the environment.",
+        "",
+        "The defaults are for trying the decoys locally (loopback, unprivileged ports); the images",
+        "and the Helm chart set real addresses and ports.",
+        "",
+    ]
+    sections: list[tuple[str, type, str]] = [("Shared", Common, "HONEYPODS_")]
+    sections += [(d, DECOY_CONFIGS[d], f"HONEYPODS_{d.upper()}_") for d in DECOYS]
+    for title, cls, prefix in sections:
+        doc = (cls.__doc__ or "").strip()
+        out += [
+            f"## {title}",
+            "",
+            doc,
+            "",
+            "| variable | default | meaning |",
+            "| --- | --- | --- |",
+        ]
+        comments = _field_comments(cls)
+        for f in dataclasses.fields(cls):
+            out.append(
+                f"| `{prefix}{f.name.upper()}` | `{_default_text(f.default)}` | "
+                f"{comments.get(f.name, '')} |"
+            )
+        out.append("")
+    out += [
+        "## Connection limits",
+        "",
+        "Each limit is read as `HONEYPODS_<DECOY>_<LIMIT>`, then `HONEYPODS_<LIMIT>`, then the",
+        "decoy's default below. A connection over a cap is still logged (`session.connect`), then",
+        "closed with `session.closed` and the reason.",
+        "",
+        "| limit | default | " + " | ".join(DECOYS) + " | meaning |",
+        "| --- | --- | " + " | ".join("---" for _ in DECOYS) + " | --- |",
+    ]
+    meanings = {
+        "max_connections": "connections open at once; more are closed with `over_capacity`",
+        "max_per_source": "the same, per source IP",
+        "idle_timeout": "seconds without a byte from the peer; then `idle_timeout`",
+        "deadline": "seconds a connection may live; then `deadline`",
+        "max_bytes_in": "bytes the peer may send; then `limit`",
+        "max_bytes_out": "bytes the decoy may send; then `limit`",
+    }
+    for f in dataclasses.fields(Limits):
+        per = [_default_text(LIMIT_DEFAULTS.get(d, {}).get(f.name, f.default)) for d in DECOYS]
+        out.append(
+            f"| `{f.name.upper()}` | `{f.default}` | "
+            + " | ".join(per)
+            + f" | {meanings[f.name]} |"
+        )
+    out.append("")
+    return "\n".join(out)
+
+
+DOCS_PATH: Final = Path(__file__).parents[2] / "docs" / "configuration.md"
+
+
+if __name__ == "__main__":
+    DOCS_PATH.write_text(markdown())
+    print(f"wrote {DOCS_PATH}")
