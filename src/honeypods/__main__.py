@@ -124,6 +124,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         for decoy in settings.decoys:
             run = running[decoy] = await _start(settings, decoy)
+            metrics.declare(decoy)
             events.emit(
                 "honeypods.start",
                 decoy,
