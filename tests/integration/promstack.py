@@ -54,7 +54,7 @@ def helm_template(values: Mapping[str, Any], show_only: str) -> list[dict[str, A
     return [d for d in yaml.safe_load_all(out.stdout) if d]
 
 
-def _seconds(duration: str) -> float:
+def seconds(duration: str) -> float:
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
     parts = re.findall(r"(\d+)(ms|s|m|h)", duration)
     if not parts or "".join(n + u for n, u in parts) != duration:
@@ -69,7 +69,7 @@ class Intervals:
 
     @property
     def slowest(self) -> float:
-        return max(_seconds(self.scrape), _seconds(self.evaluation))
+        return max(seconds(self.scrape), seconds(self.evaluation))
 
 
 def chart_rules(mode: str) -> tuple[list[dict[str, Any]], Intervals]:
@@ -183,7 +183,7 @@ class Prometheus:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = workdir / "prometheus.yml"
-        scrape_timeout = min(_seconds(self.intervals.scrape), 10.0)
+        scrape_timeout = min(seconds(self.intervals.scrape), 10.0)
         config.write_text(
             yaml.safe_dump(
                 {
@@ -240,6 +240,14 @@ class Prometheus:
     def query(self, expr: str) -> list[dict[str, Any]]:
         url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
         answer = _http(url)
+        assert answer["status"] == "success", answer
+        return list(answer["data"]["result"])
+
+    def query_range(self, expr: str, seconds: float, step: float) -> list[dict[str, Any]]:
+        """Like a Grafana time-series panel: the last ``seconds``, one point per ``step``."""
+        end = time.time()
+        params = {"query": expr, "start": end - seconds, "end": end, "step": step}
+        answer = _http(f"{self.url}/api/v1/query_range?" + urllib.parse.urlencode(params))
         assert answer["status"] == "success", answer
         return list(answer["data"]["result"])
 

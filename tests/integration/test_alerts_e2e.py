@@ -32,8 +32,10 @@ from tests.integration.promstack import (
     Alertmanager,
     Netns,
     Prometheus,
+    helm_template,
     netns_with_veth,
     promstack,
+    seconds,
 )
 
 pytestmark = pytest.mark.integration
@@ -381,23 +383,15 @@ def test_ssh_and_hydra_passwords_raise_network_ssh(
     )
 
 
-def _panel_queries() -> list[tuple[str, str]]:
-    board = json.loads(DASHBOARD.read_text())
-    out = []
-    for panel in board["panels"]:
-        for target in panel.get("targets", []):
-            out.append((panel["title"], target["expr"]))
-    return out
-
-
-def _instant(expr: str, range_seconds: int) -> str:
-    # What Grafana substitutes for its variables, with the dashboard's namespace set to ours.
-    return (
-        expr.replace("$__rate_interval", "1m")
-        .replace("$__range", f"{range_seconds}s")
-        .replace("$__interval", "15s")
-        .replace("$namespace", NAMESPACE)
-    )
+def _panel_queries() -> list[tuple[str, dict[str, Any]]]:
+    """Every panel query of the dashboard as the chart ships it (rendered ConfigMap)."""
+    values = {"grafanaDashboard": {"enabled": True}}
+    (configmap,) = helm_template(values, "templates/grafana-dashboard-configmap.yaml")
+    assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
+    (text,) = configmap["data"].values()
+    board = json.loads(text)
+    assert text.strip() == DASHBOARD.read_text().strip()
+    return [(panel["title"], target) for panel in board["panels"] for target in panel["targets"]]
 
 
 def test_dashboard_queries_return_data_after_the_attacks(stack: Stack) -> None:
@@ -405,15 +399,30 @@ def test_dashboard_queries_return_data_after_the_attacks(stack: Stack) -> None:
         pytest.skip("no attack ran in this session")
     queries = _panel_queries()
     assert queries
+    prometheus = stack.prometheus
     logins = any(p.decoy in ("web", "mysql", "ssh") for p in stack.pods.values())
+    time.sleep(2 * prometheus.intervals.slowest)  # the last attack's samples are in
+    # Grafana's variables for a dashboard zoomed out to the whole test, the namespace set to ours.
     since = int(time.monotonic() - stack.started) + 5
-    time.sleep(2 * stack.prometheus.intervals.slowest)  # the last attack's samples are in
-    for title, expr in queries:
-        result = stack.prometheus.query(_instant(expr, since))
+    scrape = seconds(prometheus.intervals.scrape)
+    step = max(scrape, since // 100)
+    rate_interval = max(step + scrape, 4 * scrape)
+    for title, target in queries:
+        expr = (
+            target["expr"]
+            .replace("$__rate_interval", f"{int(rate_interval)}s")
+            .replace("$__range", f"{since}s")
+            .replace("$namespace", NAMESPACE)
+        )
+        if target.get("instant"):
+            values = [float(r["value"][1]) for r in prometheus.query(expr)]
+        else:
+            series = prometheus.query_range(expr, since, step)
+            values = [float(v) for r in series for _t, v in r["values"]]
         if "honeypods_login_attempts_total" in expr and not logins:
-            continue  # no decoy with logins on this branch: no series to show
-        assert result, f"panel {title!r}: no data for {expr}"
-        values = [float(r["value"][1]) for r in result]
-        assert any(v > 0 for v in values), f"panel {title!r}: all zero for {expr}"
-    labels = stack.prometheus.api("label/namespace/values?match[]=honeypods_build_info")
+            assert values == []  # no decoy with logins on this branch
+            continue
+        assert values, f"panel {title!r}: no data for {expr}"
+        assert max(values) > 0, f"panel {title!r}: all zero for {expr}"
+    labels = prometheus.api("label/namespace/values?match[]=honeypods_build_info")
     assert NAMESPACE in labels
