@@ -16,6 +16,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import time
 import urllib.request
@@ -32,6 +33,7 @@ from tests.integration.promstack import (
     Alertmanager,
     Netns,
     Prometheus,
+    Receiver,
     helm_template,
     netns_with_veth,
     promstack,
@@ -426,3 +428,92 @@ def test_dashboard_queries_return_data_after_the_attacks(stack: Stack) -> None:
         assert max(values) > 0, f"panel {title!r}: all zero for {expr}"
     labels = prometheus.api("label/namespace/values?match[]=honeypods_build_info")
     assert NAMESPACE in labels
+
+
+def _metric(address: str, name: str, **labels: str) -> float:
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_direct_alerting_reaches_the_real_alertmanager_without_prometheus(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nmap = require_tool("nmap")
+    ports, metrics = [free_port() for _ in range(4)], free_port()
+    pod = "internal-app-d1r3c"
+    env = {
+        "HONEYPODS_HOST_NAME": pod,
+        "HONEYPODS_PORTSCAN_PORTS": ",".join(map(str, ports)),
+        "HONEYPODS_METRICS_PORT": str(metrics),
+        "HONEYPODS_ALERTMANAGER_URL": stack.alertmanager.url,
+        "HONEYPODS_ALERT_LABELS": "namespace=direct-e2e,cluster=test",
+    }
+    proc = DecoyProcess(["run", "portscan"], env, tmp_path / "direct.jsonl", [])
+    try:
+        proc.wait_ready(timeout=60)
+        start = time.monotonic()
+        _run([nmap, "-sT", "-Pn", "-n", "-p", ",".join(map(str, ports)), "127.0.0.1"])
+        want = {"honeypod.ip.enum", "honeypod.port.scan"}
+        found: dict[str, dict[str, Any]] = {}
+        while not want <= set(found):
+            assert time.monotonic() - start < DEADLINE, found
+            time.sleep(0.25)
+            found = {
+                a["labels"]["alertname"]: a
+                for a in stack.alertmanager.alerts()
+                if a["labels"].get("namespace") == "direct-e2e"
+            }
+        latency = time.monotonic() - start
+        with capsys.disabled():
+            print(f"\n  direct alerting: {', '.join(sorted(want))} {latency:.1f} s after the scan")
+        assert set(found) == want
+        for alert in found.values():
+            labels = alert["labels"]
+            assert labels["decoy"] == "portscan"
+            assert labels["pod"] == pod
+            assert labels["source_ip"] == "127.0.0.1"
+            assert labels["cluster"] == "test"
+            assert labels["severity"] == "critical"
+        enum = found["honeypod.ip.enum"]["annotations"]
+        assert set(enum["destination_ports"].split(",")) <= set(map(str, ports))
+        assert _metric(f"127.0.0.1:{metrics}", "honeypods_alerting_sent_total") > 0
+        dropped = _metric(f"127.0.0.1:{metrics}", "honeypods_alerting_dropped_total")
+        assert dropped == 0
+    finally:
+        proc.stop()
+        proc.events()
+
+
+def test_webhook_gets_every_alert_event_even_at_shutdown(tmp_path: Path) -> None:
+    receiver = Receiver()
+    port = free_port()
+    env = {
+        "HONEYPODS_PORTSCAN_PORTS": str(port),
+        "HONEYPODS_METRICS_PORT": str(free_port()),
+        "HONEYPODS_WEBHOOK_URL": receiver.url + "/hooks/decoys",
+    }
+    proc = DecoyProcess(["run", "portscan"], env, tmp_path / "hook.jsonl", [])
+    try:
+        proc.wait_ready(timeout=60)
+        held = []
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            held.append(s)
+        proc.wait_for(lambda d: sum(e["event"]["action"] == "session.connect" for e in d) == 3)
+        # SIGTERM while the connections are open: their session.closed events are written during
+        # shutdown, and the webhook must still get them.
+        assert proc.stop() == 0
+        for s in held:
+            s.close()
+    finally:
+        proc.stop()
+        receiver.close()
+    alerts = [e for e in proc.events() if e["event"]["kind"] == "alert"]
+    assert {e["event"]["action"] for e in alerts} >= {"session.connect", "session.closed"}
+    sent = [e for body in receiver.bodies for e in body["events"]]
+    assert sent == alerts

@@ -5,51 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from tests.integration.promstack import Receiver
 
 from honeypods import alerting, config, events
-
-
-class Receiver:
-    """A real HTTP server on loopback: answers with the statuses queued, then 200; may hang."""
-
-    def __init__(self) -> None:
-        self.bodies: list[Any] = []
-        self.headers: list[dict[str, str]] = []
-        self.statuses: list[int] = []
-        self.hang = threading.Event()
-        self.release = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.hang.is_set():
-                    receiver.release.wait(30)
-                receiver.bodies.append(json.loads(body))
-                receiver.headers.append(dict(self.headers))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
