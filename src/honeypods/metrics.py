@@ -86,6 +86,28 @@ def _child(metric: Any, *labels: str) -> Any:
     return child
 
 
+# The alerts each decoy can raise. Their series are created at 0 when the decoy starts: a counter
+# that only appears at its first event hides that event from increase() and rate(), so a dashboard
+# would show nothing for a single ping (Prometheus' instrumentation guide: avoid missing metrics).
+DECOY_RULES: Final[Mapping[str, tuple[str, ...]]] = {
+    "portscan": ("honeypod.ip.enum", "honeypod.port.scan", "honeypod.network.ssh"),
+    "web": ("honeypod.fake.svc",),
+    "mysql": ("honeypod.vuln.svc",),
+    "ssh": ("honeypod.network.ssh",),
+}
+
+
+def declare(decoy: str) -> None:
+    """Create the decoy's counters at 0 (connections, alert events, login attempts)."""
+    _child(CONNECTIONS, decoy)
+    _child(ACTIVE, decoy)
+    for rule in DECOY_RULES.get(decoy, ()):
+        _child(ALERTS, decoy, rule)
+    if decoy != "portscan":
+        for outcome in ("success", "failure"):
+            _child(LOGINS, decoy, outcome)
+
+
 def connection_opened(decoy: str) -> None:
     _child(CONNECTIONS, decoy).inc()
     _child(ACTIVE, decoy).inc()
