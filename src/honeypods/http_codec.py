@@ -53,14 +53,21 @@ REASONS: Final = {
     308: "Permanent Redirect",
     400: "Bad Request",
     401: "Unauthorized",
+    402: "Payment Required",
     403: "Forbidden",
     404: "Not Found",
     405: "Not Allowed",
+    406: "Not Acceptable",
     408: "Request Time-out",
+    409: "Conflict",
+    410: "Gone",
     411: "Length Required",
+    412: "Precondition Failed",
     413: "Request Entity Too Large",
     414: "Request-URI Too Large",
+    415: "Unsupported Media Type",
     416: "Requested Range Not Satisfiable",
+    421: "Misdirected Request",
     429: "Too Many Requests",
     500: "Internal Server Error",
     501: "Not Implemented",
@@ -113,10 +120,14 @@ def wire_status(status: int) -> int:
 class ProtocolError(Exception):
     """The request cannot be served; ``status`` is nginx's answer, 0 to close silently."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, *, body: int = 0, http09: bool = False) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        # The body the request declared (-1 chunked): nginx reads and drops it before closing.
+        self.body = body
+        # nginx answers an HTTP/0.9 request with the page alone, no status line or headers.
+        self.http09 = http09
 
 
 NEED_DATA: Final = None
@@ -136,7 +147,7 @@ _FAST_LINE: Final = re.compile(
 )
 _FAST_HEADER: Final = re.compile(rb"([A-Za-z0-9-]+): *([^\x00\r\n]*?) *\r?\n")
 
-_LINE_OK, _LINE_AGAIN, _LINE_BAD, _LINE_VERSION = range(4)
+_LINE_OK, _LINE_AGAIN, _LINE_BAD, _LINE_VERSION, _LINE_BAD_09 = range(5)
 
 
 @dataclass
@@ -371,7 +382,7 @@ def _done(
     line.end = lf + 1
     if line.major == 0 and line.method != b"GET":
         # ngx: NGX_HTTP_PARSE_INVALID_09_METHOD
-        return _LINE_BAD, lf, line
+        return _LINE_BAD_09, lf, line
     return _LINE_OK, lf, line
 
 
@@ -627,6 +638,7 @@ class RequestReader:
             ProtocolError: nginx would refuse it; ``status`` says how.
         """
         buf = self.buf
+        self.consumed_head = b""
         if not buf:
             return None
         # Leading CR/LF before a request line are skipped (ngx sw_start); a buffer holding only
@@ -672,6 +684,8 @@ class RequestReader:
             raise ProtocolError(400, "client sent invalid request")
         if result == _LINE_VERSION:
             raise ProtocolError(505, "client sent invalid HTTP version")
+        if result == _LINE_BAD_09:
+            raise ProtocolError(400, "client sent invalid method in HTTP/0.9 request", http09=True)
         if line.major == 0:
             # HTTP/0.9: no headers, no body.
             req = self._make(line, [], 0, line.end)
@@ -710,8 +724,12 @@ class RequestReader:
             else:
                 headers.append((bytes(name), bytes(value)))
             p = pos + 1
-        req = self._make(line, headers, dropped, p)
         self.consumed_head = bytes(buf[:p])
+        try:
+            req = self._make(line, headers, dropped, p)
+        except ProtocolError:
+            del self.buf[:p]
+            raise
         self._consume(p, bend, nbusy)
         return req
 
@@ -804,10 +822,15 @@ class RequestReader:
             if te.lower() != "chunked":
                 raise ProtocolError(501, 'client sent unknown "Transfer-Encoding"')
             if cl is not None:
-                raise ProtocolError(400, 'client sent "Content-Length" and "Transfer-Encoding"')
+                raise ProtocolError(
+                    400,
+                    'client sent "Content-Length" and "Transfer-Encoding"',
+                    body=req.content_length,
+                )
             req.chunked = True
         if req.method in ("CONNECT", "TRACE"):
-            raise ProtocolError(405, f"client sent {req.method} method")
+            body = -1 if req.chunked else max(req.content_length, 0)
+            raise ProtocolError(405, f"client sent {req.method} method", body=body)
         # ngx_http_handler: keep-alive by version and Connection header; keepalive_disable msie6
         # only matters for POST.
         if version >= (1, 1):
@@ -910,28 +933,34 @@ class RequestReader:
         return self._sha.hexdigest()
 
 
+_SIMPLE_HOST: Final = re.compile(rb"([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)\.?(?::[0-9]*)?")
+
+
 def _valid_host(host: bytes) -> bytes | None:
     """ngx_http_validate_host: the host lowercased without port and trailing dot, or None."""
+    m = _SIMPLE_HOST.fullmatch(host)
+    if m is not None:
+        return m.group(1).lower()
     dot_pos = len(host)
     host_len = len(host)
     state = "usual"
     for i, ch in enumerate(host):
-        if ch == ord("."):
+        if ch == 0x2E:  # .
             if dot_pos == i - 1:
                 return None
             dot_pos = i
-        elif ch == ord(":"):
+        elif ch == 0x3A:  # :
             if state == "usual":
                 host_len = i
                 state = "rest"
-        elif ch == ord("["):
+        elif ch == 0x5B:  # [
             if i == 0:
                 state = "literal"
-        elif ch == ord("]"):
+        elif ch == 0x5D:  # ]
             if state == "literal":
                 host_len = i + 1
                 state = "rest"
-        elif ch == ord("/") or ch <= 0x20 or ch == 0x7F:
+        elif ch == 0x2F or ch <= 0x20 or ch == 0x7F:  # / and controls
             return None
     if dot_pos == host_len - 1:
         host_len -= 1

@@ -24,10 +24,9 @@ import html
 import importlib.resources
 import ipaddress
 import ssl
-import sys
 import time
 from asyncio import sslproto
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
@@ -344,7 +343,9 @@ class WebConnection(asyncio.Protocol):
         *,
         tls: bool = False,
         plain_on_tls_port: bool = False,
+        on_established: Callable[[], None] | None = None,
     ) -> None:
+        self.on_established = on_established
         self.session = session
         self.server = server
         self.tls = tls
@@ -364,6 +365,8 @@ class WebConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
+        if self.on_established is not None:
+            self.on_established()
         self.view = _ProtocolView(_TransportInfo(self), self.session, self.tls)
 
     def data_received(self, data: bytes) -> None:
@@ -383,7 +386,8 @@ class WebConnection(asyncio.Protocol):
         if not self.busy:
             self._finish_incomplete("eof")
             self.session.close("eof")
-        return True
+        # Half-closed peers still get their answer; under TLS asyncio closes regardless.
+        return not self.tls
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.discard_timer is not None:
@@ -441,30 +445,48 @@ class WebConnection(asyncio.Protocol):
             server.app, req, body, cast(_ProtocolView, self.view), server.loop
         )
         coro = server.app._handle(request)
-        task = server.create_task(coro)
-        if task.done():
-            self._respond(req, body, body_size, task)
-        else:
-            task.add_done_callback(lambda t: self._respond(req, body, body_size, t))
+        # The first step runs here: every request but the login completes without waiting, so
+        # it needs no Task and no trip through the event loop.
+        try:
+            waiting = coro.send(None)
+        except StopIteration as stop:
+            self._respond(req, body, body_size, stop.value, None)
+            return
+        except Exception as exc:
+            self._respond(req, body, body_size, None, exc)
+            return
+        task = server.loop.create_task(_continue(_Started(coro, waiting)))
+        server.tasks.add(task)
+        task.add_done_callback(lambda t: self._task_done(req, body, body_size, t))
+
+    def _task_done(
+        self, req: Request, body: bytes, body_size: int, task: asyncio.Task[web.StreamResponse]
+    ) -> None:
+        self.server.tasks.discard(task)
+        if task.cancelled():
+            self.busy = False
+            return
+        exc = task.exception()
+        self._respond(req, body, body_size, None if exc else task.result(), exc)
 
     def _respond(
-        self, req: Request, body: bytes, body_size: int, task: asyncio.Task[web.StreamResponse]
+        self,
+        req: Request,
+        body: bytes,
+        body_size: int,
+        resp: web.StreamResponse | None,
+        exc: BaseException | None,
     ) -> None:
         self.busy = False
         if self.session.closed:
             self._log(req, body, body_size, 0, 0)
             return
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
+        if exc is not None or resp is None:
             if isinstance(exc, web.HTTPException):
-                resp: web.StreamResponse = nginx_error(exc.status)
+                resp = nginx_error(exc.status)
             else:
-                self.session.error(exc)
+                self.session.error(exc or RuntimeError("no response"))
                 resp = nginx_error(500)
-        else:
-            resp = task.result()
         status, data, keep = self._serialise(req, resp)
         self._write(data)
         self._log(req, body, body_size, status, len(data))
@@ -514,7 +536,9 @@ class WebConnection(asyncio.Protocol):
     def _refuse(self, err: ProtocolError, req: Request | None) -> None:
         """Answer a request nginx refuses with its error page, then close."""
         server = self.server
-        raw = self.reader.consumed_head if req is not None else bytes(self.reader.buf[:4096])
+        reader = self.reader
+        raw = reader.consumed_head or bytes(reader.buf[: events.TEXT_CAP * 4])
+        http09 = err.http09 or (req is not None and req.version < (1, 0))
         data = b""
         if err.status:
             data = http_codec.make_error(
@@ -524,7 +548,7 @@ class WebConnection(asyncio.Protocol):
                 keepalive=False,
                 padding=req.padding if req is not None else False,
                 head_only=req is not None and req.method == "HEAD",
-                http09=req is not None and req.version < (1, 0),
+                http09=http09,
             )
             self._write(data)
         self.requests += 1
@@ -532,9 +556,14 @@ class WebConnection(asyncio.Protocol):
             self._log(req, b"", 0, http_codec.wire_status(err.status), len(data), error=err.reason)
         else:
             self._log_raw(raw, http_codec.wire_status(err.status), len(data), err.reason)
-        self.reader.buf.clear()
-        if err.status == 413 and req is not None:
-            self._discard(req.content_length if not req.chunked else -1)
+        # A declared body not yet received is read and dropped first, as nginx discards it.
+        declared = err.body
+        if req is not None and err.status == 413:
+            declared = -1 if req.chunked else req.content_length
+        left = max(declared - len(reader.buf), 0) if declared > 0 else declared
+        reader.buf.clear()
+        if left != 0:
+            self._discard(left)
             return
         self._close_after("protocol_error")
 
@@ -740,6 +769,7 @@ class TlsSniffer(asyncio.Protocol):
         self.session = session
         self.server = server
         self.transport: asyncio.Transport | None = None
+        self.reported = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -750,8 +780,13 @@ class TlsSniffer(asyncio.Protocol):
             return
         loop = self.server.loop
         if data[0] in (0x16, 0x80):
-            app = WebConnection(self.session, self.server, tls=True)
             waiter: asyncio.Future[None] = loop.create_future()
+            app = WebConnection(
+                self.session,
+                self.server,
+                tls=True,
+                on_established=lambda: self._handshake_done(waiter, proto),
+            )
             proto = sslproto.SSLProtocol(
                 loop,
                 app,
@@ -775,12 +810,16 @@ class TlsSniffer(asyncio.Protocol):
         return True
 
     def _handshake_done(self, fut: asyncio.Future[None], proto: sslproto.SSLProtocol) -> None:
+        # Called when the application protocol starts (success) or by the waiter (failure).
+        if self.reported:
+            return
+        self.reported = True
         sslobj = getattr(proto, "_sslobj", None)
         sni = self.server.sni.pop(id(sslobj), None) if sslobj is not None else None
         fields: dict[str, Any] = {}
         if sni:
             fields["tls.client.server_name"] = events.clip_text(sni)
-        if fut.cancelled() or fut.exception() is not None:
+        if fut.done() and (fut.cancelled() or fut.exception() is not None):
             exc = None if fut.cancelled() else fut.exception()
             fields["tls.established"] = False
             fields["web.error"] = events.clip_text(
@@ -889,21 +928,48 @@ class WebServer:
         self.clock = http_codec.Clock()
         self.sni: dict[int, str] = {}
         self.ssl_context: ssl.SSLContext | None = None
-        self.create_task: Callable[[Any], asyncio.Task[web.StreamResponse]] = _task_factory(loop)
+        # Handlers still running (the login's delay), cancelled when the decoy stops.
+        self.tasks: set[asyncio.Task[web.StreamResponse]] = set()
+
+    def cancel_tasks(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
 
     async def freeze(self) -> None:
         self.app.freeze()
         self.app.router.freeze()
 
 
-def _task_factory(
-    loop: asyncio.AbstractEventLoop,
-) -> Callable[[Any], asyncio.Task[web.StreamResponse]]:
-    # Python 3.12+ runs a task's first step at once: a request that needs no waiting (all but the
-    # login) completes without a trip through the event loop.
-    if sys.version_info >= (3, 12):
-        return lambda coro: asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
-    return loop.create_task
+class _Started:
+    """A coroutine whose first step already ran and is waiting on ``first``; awaiting this
+    continues it (the Task that awaits it drives the rest)."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Coroutine[Any, Any, web.StreamResponse], first: Any) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Generator[Any, Any, web.StreamResponse]:
+        coro = self.coro
+        value = self.first
+        while True:
+            try:
+                sent = yield value
+            except BaseException as exc:
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as stop:
+                    return cast(web.StreamResponse, stop.value)
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as stop:
+                    return cast(web.StreamResponse, stop.value)
+
+
+async def _continue(started: _Started) -> web.StreamResponse:
+    return await started
 
 
 async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: int = 0) -> Running:
@@ -947,7 +1013,9 @@ async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: i
         for srv in servers:
             srv.close()
         raise
-    return Running(guard, servers, addresses)
+    running = Running(guard, servers, addresses)
+    running.cleanups.append(server.cancel_tasks)
+    return running
 
 
 __all__ = [
