@@ -357,6 +357,7 @@ class WebConnection(asyncio.Protocol):
         self.requests = 0
         self.body_for: Request | None = None
         self.view: _ProtocolView | None = None
+        self.peer_done = False
         self.discard_left = 0
         self.discard_until = 0.0
         self.discard_timer: asyncio.TimerHandle | None = None
@@ -383,6 +384,7 @@ class WebConnection(asyncio.Protocol):
             self._advance()
 
     def eof_received(self) -> bool:
+        self.peer_done = True
         if not self.busy:
             self._finish_incomplete("eof")
             self.session.close("eof")
@@ -490,10 +492,14 @@ class WebConnection(asyncio.Protocol):
         status, data, keep = self._serialise(req, resp)
         self._write(data)
         self._log(req, body, body_size, status, len(data))
-        if keep:
-            self._advance()
-        else:
+        if not keep:
             self._close_after()
+            return
+        # Pipelined requests already here are answered even after the peer's EOF.
+        self._advance()
+        if self.peer_done and not self.busy and not self.closing:
+            self._finish_incomplete("eof")
+            self.session.close("eof")
 
     def _serialise(self, req: Request, resp: web.StreamResponse) -> tuple[int, bytes, bool]:
         server = self.server
