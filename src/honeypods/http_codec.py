@@ -487,6 +487,26 @@ def _scan_header_line(
     return _HDR_OK, p, name, value, invalid
 
 
+# Prefixes of well-formed lines still waiting for their end: no need to scan them byte by byte.
+_PARTIAL_LINE: Final = re.compile(
+    rb"[A-Z_-]+(?: +(?:/[^\x00-\x20\x7f]*"
+    rb"(?: +(?:H(?:T(?:T(?:P(?:/(?:1(?:\.(?:[0-9]{1,3}(?: *\r?)?)?)?)?)?)?)?)?)?)?)?)?"
+)
+_PARTIAL_HEADER: Final = re.compile(rb"[A-Za-z0-9-]+(?::[^\x00\r\n]*\r?)?")
+
+
+@dataclass
+class _Progress:
+    """A request head read up to ``p``: its request line and the header lines so far."""
+
+    line: _Line
+    p: int
+    bend: int
+    nbusy: int
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    dropped: int = 0
+
+
 # -- the request ----------------------------------------------------------------------------------
 
 
@@ -623,7 +643,7 @@ class RequestReader:
         self._sha = hashlib.sha256()
         self._chunk_state = ""
         self._chunk_left = 0
-        self.pending: Request | None = None
+        self._progress: _Progress | None = None
         self.consumed_head = b""
 
     def receive_data(self, data: bytes) -> None:
@@ -634,6 +654,10 @@ class RequestReader:
     def next_request(self) -> Request | None:
         """Parse one request head.
 
+        Work already done on complete lines is kept between calls, and a partial line is checked
+        with a prefix expression before the byte-by-byte scanner, so a client sending one byte at
+        a time costs linear, not quadratic, time.
+
         Raises:
             ProtocolError: nginx would refuse it; ``status`` says how.
         """
@@ -641,6 +665,21 @@ class RequestReader:
         self.consumed_head = b""
         if not buf:
             return None
+        progress = self._progress
+        if progress is None:
+            progress = self._request_line()
+            if progress is None:
+                return None
+            if progress.line.major == 0:
+                # HTTP/0.9: no headers, no body.
+                req = self._make(progress.line, [], 0, progress.line.end)
+                self._consume(progress.line.end, progress.bend, progress.nbusy)
+                return req
+            self._progress = progress
+        return self._header_lines(progress)
+
+    def _request_line(self) -> _Progress | None:
+        buf = self.buf
         # Leading CR/LF before a request line are skipped (ngx sw_start); a buffer holding only
         # those starts over (ngx_http_alloc_large_header_buffer, "fills up the buffer with CRLF").
         s0 = 0
@@ -653,7 +692,6 @@ class RequestReader:
         if s0 == n:
             return None
         nbusy = self._nbusy
-        # -- request line
         lf = buf.find(b"\n", s0)
         line: _Line | None = None
         if lf >= 0:
@@ -668,6 +706,8 @@ class RequestReader:
                     end=lf + 1,
                 )
                 result, pos = _LINE_OK, lf
+        elif _PARTIAL_LINE.fullmatch(buf, s0, n):
+            line, result, pos = _Line(), _LINE_AGAIN, n
         if line is None:
             result, pos, line = _scan_request_line(buf, s0, n if lf < 0 else lf + 1)
         # Each time parsing reaches the end of the current buffer, nginx moves the partial
@@ -686,47 +726,52 @@ class RequestReader:
             raise ProtocolError(505, "client sent invalid HTTP version")
         if result == _LINE_BAD_09:
             raise ProtocolError(400, "client sent invalid method in HTTP/0.9 request", http09=True)
-        if line.major == 0:
-            # HTTP/0.9: no headers, no body.
-            req = self._make(line, [], 0, line.end)
-            self._consume(line.end, bend, nbusy)
-            return req
-        # -- header lines
-        p = line.end
-        headers: list[tuple[bytes, bytes]] = []
-        dropped = 0
+        return _Progress(line, line.end, bend, nbusy)
+
+    def _header_lines(self, progress: _Progress) -> Request | None:
+        buf = self.buf
+        n = len(buf)
+        p, bend, nbusy = progress.p, progress.bend, progress.nbusy
+        headers = progress.headers
         while True:
             lf = buf.find(b"\n", p)
-            m = _FAST_HEADER.fullmatch(buf, p, lf + 1) if lf >= 0 else None
-            if m is not None:
-                hresult, pos, name, value, invalid = _HDR_OK, lf, m.group(1), m.group(2), False
+            if lf >= 0:
+                m = _FAST_HEADER.fullmatch(buf, p, lf + 1)
+                if m is not None:
+                    hresult, pos, name, value, invalid = _HDR_OK, lf, m.group(1), m.group(2), False
+                else:
+                    hresult, pos, name, value, invalid = _scan_header_line(buf, p, lf + 1)
+            elif p == n or _PARTIAL_HEADER.fullmatch(buf, p, n):
+                hresult, pos, name, value, invalid = _HDR_AGAIN, n, b"", b"", False
             else:
-                hresult, pos, name, value, invalid = _scan_header_line(
-                    buf, p, n if lf < 0 else lf + 1
-                )
+                hresult, pos, name, value, invalid = _scan_header_line(buf, p, n)
             trigger = n if hresult == _HDR_AGAIN else pos
             while bend <= trigger:
                 # At a line boundary nginx just switches buffers; inside a line it copies the
                 # partial line, which must fit in 8 KiB.
                 if (bend != p and bend - p >= LARGE_BUFFER) or nbusy >= LARGE_BUFFERS:
+                    self._progress = None
                     raise ProtocolError(494, "client sent too long header line")
                 nbusy += 1
                 bend = p + LARGE_BUFFER
             if hresult == _HDR_AGAIN:
+                progress.p, progress.bend, progress.nbusy = p, bend, nbusy
                 return None
             if hresult == _HDR_BAD:
+                self._progress = None
                 raise ProtocolError(400, "client sent invalid header line")
             if hresult == _HDR_DONE:
                 p = pos + 1
                 break
             if invalid:
-                dropped += 1
+                progress.dropped += 1
             else:
                 headers.append((bytes(name), bytes(value)))
             p = pos + 1
+        self._progress = None
         self.consumed_head = bytes(buf[:p])
         try:
-            req = self._make(line, headers, dropped, p)
+            req = self._make(progress.line, headers, progress.dropped, p)
         except ProtocolError:
             del self.buf[:p]
             raise

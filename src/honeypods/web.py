@@ -358,6 +358,8 @@ class WebConnection(asyncio.Protocol):
         self.body_for: Request | None = None
         self.view: _ProtocolView | None = None
         self.peer_done = False
+        # Bytes sent outside a response (100 Continue), counted in the next request event.
+        self.unlogged_bytes = 0
         self.discard_left = 0
         self.discard_until = 0.0
         self.discard_timer: asyncio.TimerHandle | None = None
@@ -434,6 +436,7 @@ class WebConnection(asyncio.Protocol):
             self.reader.start_body(req)
             if req.expect_continue and req.version >= (1, 1) and not self.reader.buf:
                 self._write(_CONTINUE)
+                self.unlogged_bytes += len(_CONTINUE)
         else:
             self.body_for = req
             self.reader.start_body(req)
@@ -644,7 +647,8 @@ class WebConnection(asyncio.Protocol):
             fields["http.request.body.sha256"] = self.reader.body_sha256()
         if status:
             fields["http.response.status_code"] = status
-        fields["http.response.bytes"] = sent
+        fields["http.response.bytes"] = sent + self.unlogged_bytes
+        self.unlogged_bytes = 0
         if error is not None:
             fields["web.error"] = error
         self.session.emit("web.request", fields)
