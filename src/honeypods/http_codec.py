@@ -529,6 +529,8 @@ class Request:
     expect_continue: bool = False
     head_bytes: int = 0
     dropped_headers: int = 0
+    user_agent: str | None = None
+    authorization: str | None = None
 
     def header(self, name: str) -> str | None:
         low = name.lower()
@@ -846,6 +848,9 @@ class RequestReader:
                 connection = value.lower()
             elif low == "user-agent":
                 agent = value
+                req.user_agent = value
+            elif low == "authorization":
+                req.authorization = value
             elif low == "content-length":
                 cl = value
             elif low == "transfer-encoding":

@@ -283,6 +283,11 @@ _HTTP10: Final = HttpVersion(1, 0)
 _HTTP11: Final = HttpVersion(1, 1)
 
 
+# Scanners ask for the same few paths again and again; building a URL is not free.
+_URL_CACHE: Final = 1024
+_URLS: dict[tuple[str, str], URL] = {}
+
+
 def _aiohttp_request(
     app: web.Application,
     req: Request,
@@ -294,7 +299,12 @@ def _aiohttp_request(
         CIMultiDict((k, v) for k, v in req.headers if k.lower() not in ("expect", "host"))
     )
 
-    url = URL.build(path=req.path, query_string=req.query, encoded=False)
+    key = (req.path, req.query)
+    url = _URLS.get(key)
+    if url is None:
+        if len(_URLS) >= _URL_CACHE:
+            _URLS.clear()
+        url = _URLS[key] = URL.build(path=req.path, query_string=req.query, encoded=False)
     message = RawRequestMessage(
         req.method,
         req.target,
@@ -625,22 +635,19 @@ class WebConnection(asyncio.Protocol):
     ) -> None:
         headers = req.headers[:MAX_LOGGED_HEADERS]
         fields: dict[str, Any] = {
-            "http.request.method": events.clip_text(req.method),
-            "url.original": events.clip_text(req.target),
-            "url.path": events.clip_text(req.path),
+            "http.request.method": _text(req.method),
+            "url.original": _text(req.target),
+            "url.path": _text(req.path),
             "http.version": req.version_text[5:] if req.version_text else "0.9",
-            "http.request.headers": [
-                [events.clip_text(k, 256), events.clip_text(v)] for k, v in headers
-            ],
+            "http.request.headers": [[_text(k, 256), _text(v)] for k, v in headers],
             "tls.established": self.tls,
         }
         if req.query:
-            fields["url.query"] = events.clip_text(req.query)
+            fields["url.query"] = _text(req.query)
         if len(req.headers) > MAX_LOGGED_HEADERS or req.dropped_headers:
             fields["http.request.headers_truncated"] = True
-        agent = req.header("User-Agent")
-        if agent is not None:
-            fields["user_agent.original"] = events.clip_text(agent)
+        if req.user_agent is not None:
+            fields["user_agent.original"] = _text(req.user_agent)
         if body_size:
             fields["http.request.body.content"] = events.clip_text(body, BODY_KEEP)
             fields["http.request.body.bytes"] = body_size
@@ -652,9 +659,8 @@ class WebConnection(asyncio.Protocol):
         if error is not None:
             fields["web.error"] = error
         self.session.emit("web.request", fields)
-        auth = req.header("Authorization")
-        if auth is not None:
-            self._log_basic(auth, req.path)
+        if req.authorization is not None:
+            self._log_basic(req.authorization, req.path)
 
     def _log_basic(self, auth: str, path: str) -> None:
         scheme, _, token = auth.partition(" ")
@@ -691,6 +697,14 @@ class WebConnection(asyncio.Protocol):
         if status:
             fields["http.response.status_code"] = status
         self.session.emit("web.request", fields)
+
+
+def _text(value: str, cap: int = events.TEXT_CAP) -> str:
+    """Attacker text for an event. Request strings hold the raw bytes as latin-1; they are logged
+    as UTF-8 with backslash escapes, like every other attacker text."""
+    if len(value) <= cap and value.isascii():
+        return value
+    return events.clip_text(value.encode("latin-1"), cap)
 
 
 class _TransportInfo(asyncio.BaseTransport):
