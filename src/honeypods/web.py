@@ -64,6 +64,7 @@ MIME_TYPES: Final = {
 # Sent by nginx's ssl module with Debian's nginx.conf: TLS 1.2 and 1.3, its default cipher list.
 NGINX_CIPHERS: Final = "HIGH:!aNULL:!MD5"
 HANDSHAKE_TIMEOUT: Final = 60.0
+HEADER_TIMEOUT: Final = 60.0  # nginx client_header_timeout
 LINGERING_TIMEOUT: Final = 5.0  # nginx lingering_timeout
 LINGERING_TIME: Final = (
     30.0  # nginx lingering_time  # nginx: the handshake runs under client_header_timeout
@@ -373,6 +374,7 @@ class WebConnection(asyncio.Protocol):
         self.discard_left = 0
         self.discard_until = 0.0
         self.discard_timer: asyncio.TimerHandle | None = None
+        self.header_timer: asyncio.TimerHandle | None = None
 
     # asyncio callbacks
 
@@ -406,6 +408,8 @@ class WebConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.discard_timer is not None:
             self.discard_timer.cancel()
+        if self.header_timer is not None:
+            self.header_timer.cancel()
         if not self.busy and not self.closing:
             self._finish_incomplete("eof")
         self.closing = True
@@ -420,7 +424,12 @@ class WebConnection(asyncio.Protocol):
                 if req is None:
                     req = reader.next_request()
                     if req is None:
+                        if reader.buf and self.header_timer is None:
+                            self._arm_header_timer()
                         return
+                    if self.header_timer is not None:
+                        self.header_timer.cancel()
+                        self.header_timer = None
                     if self._pre_body(req):
                         continue
                 done = reader.read_body(BODY_KEEP) if self.body_for is not None else (b"", 0)
@@ -432,6 +441,23 @@ class WebConnection(asyncio.Protocol):
             self.body_for = None
             reader.reset_buffers() if done[1] else None
             self._dispatch(req, done[0], done[1])
+
+    def _arm_header_timer(self) -> None:
+        # nginx's client_header_timeout bounds the whole head, however slowly it trickles in;
+        # the guard's idle timer alone would let a byte every minute hold the connection.
+        self.header_timer = self.server.loop.call_later(
+            self.server.header_timeout, self._header_timed_out
+        )
+
+    def _header_timed_out(self) -> None:
+        self.header_timer = None
+        if self.closing or self.busy:
+            return
+        pending = bytes(self.reader.buf)
+        self.closing = True
+        # nginx closes without an answer (no 408 page): so does the decoy.
+        self._log_raw(pending, 0, 0, "client timed out sending the request head")
+        self.session.close("idle_timeout")
 
     def _pre_body(self, req: Request) -> bool:
         """Checks before the body is read; True when the request was answered already."""
@@ -952,6 +978,8 @@ class WebServer:
         self.clock = http_codec.Clock()
         self.sni: dict[int, str] = {}
         self.ssl_context: ssl.SSLContext | None = None
+        # nginx client_header_timeout: seconds a request head may take to arrive.
+        self.header_timeout = HEADER_TIMEOUT
         # Handlers still running (the login's delay), cancelled when the decoy stops.
         self.tasks: set[asyncio.Task[web.StreamResponse]] = set()
 
@@ -1008,6 +1036,8 @@ async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: i
     del metrics_port
     loop = asyncio.get_running_loop()
     server = WebServer(config, loop)
+    # nginx uses one client_header_timeout for a silent connection and for a slow head.
+    server.header_timeout = limits.idle_timeout
     await server.freeze()
     guard = Guard(DECOY, limits, RULE)
     servers: list[Any] = []

@@ -253,3 +253,39 @@ def _nmap_services(xml: str) -> dict[int, tuple[str, str, str, str]]:
             service.get("tunnel", ""),
         )
     return out
+
+
+async def test_slow_head_is_cut_like_nginx(captured: Captured) -> None:
+    """A byte every 0.2 s keeps the idle timer happy, but the head must arrive within the
+    header timeout; then the connection is closed with no answer (nginx sends no 408)."""
+    config = WebConfig(port=free_port(), tls_port=0)
+    running = await web.start(config, limits=Limits(idle_timeout=1.5), host="127.0.0.1")
+    try:
+
+        def slowloris() -> bytes:
+            with socket.create_connection(("127.0.0.1", config.port), timeout=10) as sock:
+                got = b""
+                sock.settimeout(0.2)
+                for byte in b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: " + b"x" * 100:
+                    try:
+                        sock.sendall(bytes([byte]))
+                        chunk = sock.recv(4096)
+                    except TimeoutError:
+                        continue
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    got += chunk
+                return got
+
+        answer = await asyncio.to_thread(slowloris)
+        await captured.wait_for(lambda ev: any(e["event.action"] == "session.closed" for e in ev))
+    finally:
+        await running.stop()
+    assert answer == b""
+    (closed,) = captured.of("session.closed")
+    assert closed["event.reason"] == "idle_timeout"
+    (request,) = captured.of("web.request")
+    assert request["web.error"] == "client timed out sending the request head"
+    assert bytes.fromhex(request["web.raw_hex"]).startswith(b"GET / H")
