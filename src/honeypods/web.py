@@ -239,12 +239,105 @@ def _static(request: web.Request, found: StaticFile) -> web.Response:
             resp.headers["Last-Modified"] = last_modified
             resp.headers["ETag"] = etag
             return resp
+    ranged = _range(request, found, last_modified, etag)
+    if ranged is not None:
+        return ranged
     resp = web.Response(body=found.body, status=200)
     resp.headers["Content-Type"] = found.content_type
     resp.headers["Last-Modified"] = last_modified
     resp.headers["ETag"] = etag
     resp.headers["Accept-Ranges"] = "bytes"
     return resp
+
+
+def _range(
+    request: web.Request, found: StaticFile, last_modified: str, etag: str
+) -> web.Response | None:
+    """ngx_http_range_filter for one range; None serves the whole file."""
+    value = request.headers.get("Range")
+    if value is None or len(value) < 7 or value[:6].lower() != "bytes=":
+        return None
+    if_range = request.headers.get("If-Range")
+    if if_range is not None:
+        if len(if_range) >= 2 and if_range.endswith('"'):
+            if if_range != etag:
+                return None
+        elif if_range != last_modified:
+            return None
+    spans = _parse_ranges(value[6:], len(found.body))
+    if spans is None:
+        return None
+    if not spans:
+        return nginx_error(416, ("Content-Range", f"bytes */{len(found.body)}"))
+    if len(spans) > 1:
+        # nginx answers several ranges with a multipart body; the decoy serves the whole file.
+        return None
+    start, end = spans[0]
+    resp = web.Response(body=found.body[start:end], status=206)
+    resp.headers["Content-Type"] = found.content_type
+    resp.headers["Last-Modified"] = last_modified
+    resp.headers["ETag"] = etag
+    resp.headers["Content-Range"] = f"bytes {start}-{end - 1}/{len(found.body)}"
+    return resp
+
+
+def _parse_ranges(spec: str, length: int) -> list[tuple[int, int]] | None:
+    """ngx_http_range_parse: the ranges, [] when not satisfiable, None to ignore the header."""
+    spans: list[tuple[int, int]] = []
+    total = 0
+    i, n = 0, len(spec)
+
+    def digits(at: int) -> tuple[int, int]:
+        end = at
+        while end < n and spec[end] in "0123456789":
+            end += 1
+        return (int(spec[at:end]) if end > at else -1), end
+
+    while True:
+        while i < n and spec[i] == " ":
+            i += 1
+        suffix = i < n and spec[i] == "-"
+        if suffix:
+            i += 1
+            start = 0
+        else:
+            start, i = digits(i)
+            if start < 0:
+                return []
+            while i < n and spec[i] == " ":
+                i += 1
+            if i >= n or spec[i] != "-":
+                return []
+            i += 1
+            while i < n and spec[i] == " ":
+                i += 1
+        if not suffix and (i >= n or spec[i] == ","):
+            end = length
+        else:
+            end, i = digits(i)
+            if end < 0:
+                return []
+            while i < n and spec[i] == " ":
+                i += 1
+            if i < n and spec[i] != ",":
+                return []
+            if suffix:
+                start = length - end if end < length else 0
+                end = length - 1
+            end = length if end >= length else end + 1
+        if start < end:
+            spans.append((start, end))
+            total += end - start
+        elif start == 0:
+            return None
+        if i >= n or spec[i] != ",":
+            break
+        i += 1
+    if not spans:
+        return []
+    if total > length:
+        return None
+    return spans
 
 
 def _etag_matches(header: str, etag: str) -> bool:
