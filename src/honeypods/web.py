@@ -81,11 +81,13 @@ class StaticFile:
     body: bytes
     content_type: str
     mtime: int
+    etag: str = ""
+    last_modified: str = ""
 
-    @property
-    def etag(self) -> str:
-        # ngx_http_set_etag: "<mtime hex>-<size hex>"
-        return f'"{self.mtime:x}-{len(self.body):x}"'
+    def __post_init__(self) -> None:
+        # ngx_http_set_etag: "<mtime hex>-<size hex>"; both are fixed for the process's life.
+        object.__setattr__(self, "etag", f'"{self.mtime:x}-{len(self.body):x}"')
+        object.__setattr__(self, "last_modified", http_codec.http_date(self.mtime))
 
 
 def render_login(config: WebConfig, message: str = "") -> bytes:
@@ -221,7 +223,7 @@ def _location(request: web.Request, path: str) -> str:
 
 
 def _static(request: web.Request, found: StaticFile) -> web.Response:
-    last_modified = http_codec.http_date(found.mtime)
+    last_modified = found.last_modified
     etag = found.etag
     # ngx_http_not_modified_filter: If-Unmodified-Since/If-Match first, then the 304 checks.
     ius = request.headers.get("If-Unmodified-Since")
