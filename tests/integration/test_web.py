@@ -289,3 +289,24 @@ async def test_slow_head_is_cut_like_nginx(captured: Captured) -> None:
     (request,) = captured.of("web.request")
     assert request["web.error"] == "client timed out sending the request head"
     assert bytes.fromhex(request["web.raw_hex"]).startswith(b"GET / H")
+
+
+async def test_certificate_from_files_stays_the_same(tmp_path: Any, captured: Captured) -> None:
+    """A mounted certificate (a Secret in the chart) is served as is, so restarts keep it."""
+    cert, key = web.generate_certificate("grafana.corp.internal", ("grafana.corp.internal",))
+    (tmp_path / "tls.crt").write_bytes(cert)
+    (tmp_path / "tls.key").write_bytes(key)
+    config = WebConfig(
+        port=free_port(),
+        tls_port=free_port(),
+        tls_cert=str(tmp_path / "tls.crt"),
+        tls_key=str(tmp_path / "tls.key"),
+    )
+    running = await web.start(config, limits=Limits(), host="127.0.0.1")
+    try:
+        served = await asyncio.to_thread(
+            ssl.get_server_certificate, ("127.0.0.1", config.tls_port), timeout=10
+        )
+    finally:
+        await running.stop()
+    assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(cert.decode())
