@@ -999,6 +999,8 @@ def make_ssl_context(config: WebConfig, sni: dict[int, str]) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_ciphers(NGINX_CIPHERS)
+    # ngx_ssl_create turns renegotiation off; Python leaves it to OpenSSL's default.
+    ctx.options |= ssl.OP_NO_RENEGOTIATION
     ctx.set_alpn_protocols(["http/1.1"])
     if config.tls_cert and config.tls_key:
         ctx.load_cert_chain(config.tls_cert, config.tls_key)

@@ -352,3 +352,27 @@ async def test_same_bytes_as_nginx_on_https_port(
     assert len(tls) == len(TLS_CASES)
     assert all(e["tls.established"] for e in tls)
     assert {e.get("tls.client.server_name") for e in tls} == {"dashboard.internal"}
+
+
+def _handshake(port: int, alpn: list[str], maximum: ssl.TLSVersion) -> tuple[object, ...]:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = maximum
+    ctx.set_alpn_protocols(alpn)
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        ctx.wrap_socket(raw, server_hostname="dashboard.internal") as tls,
+    ):
+        cipher = tls.cipher()
+        return tls.version(), cipher[0] if cipher else None, tls.selected_alpn_protocol()
+
+
+@pytest.mark.parametrize("maximum", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+@pytest.mark.parametrize("alpn", [["h2", "http/1.1"], ["http/1.1"], []])
+async def test_same_tls_parameters_as_nginx(
+    nginx: tuple[int, int], decoy: tuple[int, int], alpn: list[str], maximum: ssl.TLSVersion
+) -> None:
+    want = await asyncio.to_thread(_handshake, nginx[1], alpn, maximum)
+    got = await asyncio.to_thread(_handshake, decoy[1], alpn, maximum)
+    assert got == want
