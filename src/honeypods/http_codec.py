@@ -159,6 +159,7 @@ class _Line:
     minor: int = 0
     version: bytes = b""
     end: int = 0
+    raw_target: bytes = b""
 
 
 def _scan_request_line(buf: bytes | bytearray, start: int, stop: int) -> tuple[int, int, _Line]:
@@ -367,6 +368,7 @@ def _done(
 ) -> tuple[int, int, _Line]:
     start, method_end, uri_start, uri_end, lf, proto_start, host_start, host_end, proto_end = marks
     line.method = bytes(buf[start:method_end])
+    line.raw_target = bytes(buf[method_end:lf]).lstrip(b" ").split(b" ", 1)[0].rstrip(b"\r")
     if uri_start and uri_end > uri_start and buf[uri_start] in b"/?":
         line.target = bytes(buf[uri_start:uri_end])
         if buf[uri_start] == ord("?"):
@@ -515,7 +517,7 @@ class Request:
     """One request head as nginx understood it."""
 
     method: str
-    target: str  # as sent (latin-1), origin form
+    target: str  # origin form (latin-1): the path and query nginx works with
     path: str  # decoded and normalised, as nginx's $uri
     query: str
     version: tuple[int, int]
@@ -531,6 +533,7 @@ class Request:
     dropped_headers: int = 0
     user_agent: str | None = None
     authorization: str | None = None
+    raw_target: str = ""  # the request target exactly as sent (absolute form included)
 
     def header(self, name: str) -> str | None:
         low = name.lower()
@@ -707,6 +710,7 @@ class RequestReader:
                     version=bytes(buf[m.start(3) - 7 : m.end(3)]),
                     end=lf + 1,
                 )
+                line.raw_target = line.target
                 result, pos = _LINE_OK, lf
         elif _PARTIAL_LINE.fullmatch(buf, s0, n):
             line, result, pos = _Line(), _LINE_AGAIN, n
@@ -814,6 +818,7 @@ class RequestReader:
             version_text=_latin(line.version),
             head_bytes=size,
             dropped_headers=dropped,
+            raw_target=_latin(line.raw_target or target),
         )
         headers = req.headers
         seen: set[str] = set()

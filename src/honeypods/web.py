@@ -757,7 +757,7 @@ class WebConnection(asyncio.Protocol):
         headers = req.headers[:MAX_LOGGED_HEADERS]
         fields: dict[str, Any] = {
             "http.request.method": _text(req.method),
-            "url.original": _text(req.target),
+            "url.original": _text(req.raw_target),
             "url.path": _text(req.path),
             "http.version": req.version_text[5:] if req.version_text else "0.9",
             "http.request.headers": [[_text(k, 256), _text(v)] for k, v in headers],

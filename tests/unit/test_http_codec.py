@@ -181,3 +181,12 @@ def test_any_bytes_give_a_request_more_data_or_protocol_error(data: bytes, cut: 
     except ProtocolError as err:
         got = ("error", err.status)
     assert got == whole
+
+
+def test_absolute_form_keeps_the_target_as_sent() -> None:
+    reader = RequestReader()
+    reader.receive_data(b"GET http://evil.example:8080/x?y=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+    req = reader.next_request()
+    assert req is not None
+    assert req.raw_target == "http://evil.example:8080/x?y=1"
+    assert (req.target, req.path, req.query, req.host) == ("/x?y=1", "/x", "y=1", "evil.example")
