@@ -128,6 +128,10 @@ class ProtocolError(Exception):
         self.body = body
         # nginx answers an HTTP/0.9 request with the page alone, no status line or headers.
         self.http09 = http09
+        # Once the request line named HEAD, even error pages go without a body; once a
+        # User-Agent of MSIE or Chrome was read, they carry the padding.
+        self.head_only = False
+        self.padding = False
 
 
 NEED_DATA: Final = None
@@ -160,6 +164,7 @@ class _Line:
     version: bytes = b""
     end: int = 0
     raw_target: bytes = b""
+    path: bytes = b""
 
 
 def _scan_request_line(buf: bytes | bytearray, start: int, stop: int) -> tuple[int, int, _Line]:
@@ -177,7 +182,7 @@ def _scan_request_line(buf: bytes | bytearray, start: int, stop: int) -> tuple[i
     while p < stop:
         ch = buf[p]
         if state == "method":
-            if ch == _SP:
+            if ch == _SP and p > start:
                 method_end = p
                 state = "spaces_before_uri"
             elif ch not in _METHOD_CHARS:
@@ -649,6 +654,7 @@ class RequestReader:
         self._chunk_state = ""
         self._chunk_left = 0
         self._progress: _Progress | None = None
+        self._failed_at = -1
         self.consumed_head = b""
 
     def receive_data(self, data: bytes) -> None:
@@ -719,19 +725,31 @@ class RequestReader:
         # Each time parsing reaches the end of the current buffer, nginx moves the partial
         # request line into a new 8 KiB buffer, or gives up with 414.
         trigger = n if result == _LINE_AGAIN else pos
+        head = buf.startswith(b"HEAD ", s0)
         while bend <= trigger:
             if bend - s0 >= LARGE_BUFFER or nbusy >= LARGE_BUFFERS:
-                raise ProtocolError(414, "client sent too long URI")
+                raise _marked(ProtocolError(414, "client sent too long URI"), head=head)
             nbusy += 1
             bend = s0 + LARGE_BUFFER
         if result == _LINE_AGAIN:
             return None
         if result == _LINE_BAD:
-            raise ProtocolError(400, "client sent invalid request")
+            raise _marked(ProtocolError(400, "client sent invalid request"), head=head)
         if result == _LINE_VERSION:
-            raise ProtocolError(505, "client sent invalid HTTP version")
+            raise _marked(ProtocolError(505, "client sent invalid HTTP version"), head=head)
         if result == _LINE_BAD_09:
             raise ProtocolError(400, "client sent invalid method in HTTP/0.9 request", http09=True)
+        # ngx_http_process_request_uri and the request line's host are checked before any header
+        # is read: a bad one is answered at once.
+        path = normalize_path(line.target)
+        if path is None:
+            raise _marked(
+                ProtocolError(400, "client sent invalid request", http09=line.major == 0),
+                head=head,
+            )
+        line.path = path
+        if line.host and _valid_host(line.host) is None:
+            raise _marked(ProtocolError(400, "client sent invalid host in request line"), head=head)
         return _Progress(line, line.end, bend, nbusy)
 
     def _header_lines(self, progress: _Progress) -> Request | None:
@@ -757,7 +775,9 @@ class RequestReader:
                 # partial line, which must fit in 8 KiB.
                 if (bend != p and bend - p >= LARGE_BUFFER) or nbusy >= LARGE_BUFFERS:
                     self._progress = None
-                    raise ProtocolError(494, "client sent too long header line")
+                    raise _marked_by(
+                        ProtocolError(494, "client sent too long header line"), progress
+                    )
                 nbusy += 1
                 bend = p + LARGE_BUFFER
             if hresult == _HDR_AGAIN:
@@ -765,7 +785,7 @@ class RequestReader:
                 return None
             if hresult == _HDR_BAD:
                 self._progress = None
-                raise ProtocolError(400, "client sent invalid header line")
+                raise _marked_by(ProtocolError(400, "client sent invalid header line"), progress)
             if hresult == _HDR_DONE:
                 p = pos + 1
                 break
@@ -803,10 +823,20 @@ class RequestReader:
     def _make(
         self, line: _Line, raw_headers: list[tuple[bytes, bytes]], dropped: int, size: int
     ) -> Request:
+        try:
+            return self._make_request(line, raw_headers, dropped, size)
+        except ProtocolError as err:
+            # The header handlers ran in order up to the failing line, as nginx's do.
+            seen = raw_headers[: self._failed_at] if self._failed_at >= 0 else raw_headers
+            raise _marked_by(err, _Progress(line, 0, 0, 0, list(seen))) from None
+
+    def _make_request(
+        self, line: _Line, raw_headers: list[tuple[bytes, bytes]], dropped: int, size: int
+    ) -> Request:
+        # How many header lines nginx had processed when an error is raised (-1: all).
+        self._failed_at = 0
         target = line.target
-        path = normalize_path(target)
-        if path is None:
-            raise ProtocolError(400, "client sent invalid request")
+        path = line.path
         query = target.partition(b"?")[2] if b"?" in target else b""
         version = (line.major, line.minor)
         req = Request(
@@ -832,7 +862,9 @@ class RequestReader:
         agent = ""
         te: str | None = None
         cl: str | None = None
-        for raw_name, raw_value in raw_headers:
+        self._failed_at = -1
+        for index, (raw_name, raw_value) in enumerate(raw_headers):
+            self._failed_at = index + 1
             name, value = _latin(raw_name), _latin(raw_value)
             headers.append((name, value))
             low = name.lower()
@@ -852,8 +884,9 @@ class RequestReader:
             elif low == "connection":
                 connection = value.lower()
             elif low == "user-agent":
-                agent = value
-                req.user_agent = value
+                if req.user_agent is None:
+                    agent = value
+                    req.user_agent = value
             elif low == "authorization":
                 req.authorization = value
             elif low == "content-length":
@@ -862,6 +895,7 @@ class RequestReader:
                 te = value
             elif low == "expect":
                 req.expect_continue = value.lower() == "100-continue"
+        self._failed_at = -1
         req.host = _latin(host or b"")
         padding, msie6 = _msie_chrome(agent)
         req.padding = padding and version >= (1, 0)
@@ -989,6 +1023,18 @@ class RequestReader:
 
 
 _SIMPLE_HOST: Final = re.compile(rb"([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)\.?(?::[0-9]*)?")
+
+
+def _marked(err: ProtocolError, *, head: bool = False, padding: bool = False) -> ProtocolError:
+    err.head_only = head
+    err.padding = padding
+    return err
+
+
+def _marked_by(err: ProtocolError, progress: _Progress) -> ProtocolError:
+    agent = next((v for k, v in progress.headers if k.lower() == b"user-agent"), None)
+    padding = agent is not None and _msie_chrome(_latin(agent))[0]
+    return _marked(err, head=progress.line.method == b"HEAD", padding=padding)
 
 
 def _valid_host(host: bytes) -> bytes | None:

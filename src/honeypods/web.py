@@ -70,6 +70,11 @@ LINGERING_TIME: Final = (
     30.0  # nginx lingering_time  # nginx: the handshake runs under client_header_timeout
 )
 LOGIN_PATH: Final = "/login"
+# Headers between the handlers and the writer, never on the wire: the nginx page to send, and
+# "the static handler discarded the body here" (which answers Expect: 100-continue).
+_ERROR: Final = "X-Nginx-Error"
+_CONTINUES: Final = "X-Nginx-Discarded"
+_INTERNAL: Final = frozenset({_ERROR, _CONTINUES})
 BASIC_PREFIX: Final = "/api/"
 
 
@@ -166,7 +171,8 @@ def make_app(config: WebConfig, files: Mapping[str, StaticFile]) -> web.Applicat
             return _backend(failure_page)
         if request.method in ("GET", "HEAD"):
             return _backend(login_page)
-        return _backend(b"Method Not Allowed\n", status=405, kind="text/plain; charset=utf-8")
+        # The location only passes GET, HEAD and POST on (limit_except); nginx refuses the rest.
+        return nginx_error(405)
 
     async def api(request: web.Request) -> web.StreamResponse:
         # auth_basic runs in nginx's access phase, before any content handler: every method.
@@ -223,6 +229,12 @@ def _location(request: web.Request, path: str) -> str:
 
 
 def _static(request: web.Request, found: StaticFile) -> web.Response:
+    resp = _static_file(request, found)
+    resp.headers[_CONTINUES] = "1"
+    return resp
+
+
+def _static_file(request: web.Request, found: StaticFile) -> web.Response:
     last_modified = found.last_modified
     etag = found.etag
     # ngx_http_not_modified_filter: If-Unmodified-Since/If-Match first, then the 304 checks.
@@ -470,6 +482,9 @@ class WebConnection(asyncio.Protocol):
         self.discard_until = 0.0
         self.discard_timer: asyncio.TimerHandle | None = None
         self.header_timer: asyncio.TimerHandle | None = None
+        # A request answered before its body came in: (request, status, bytes sent, keep-alive).
+        self.draining: tuple[Request, int, int, bool] | None = None
+        self.drain_timer: asyncio.TimerHandle | None = None
 
     # asyncio callbacks
 
@@ -505,6 +520,8 @@ class WebConnection(asyncio.Protocol):
             self.discard_timer.cancel()
         if self.header_timer is not None:
             self.header_timer.cancel()
+        if self.drain_timer is not None:
+            self.drain_timer.cancel()
         if not self.busy and not self.closing:
             self._finish_incomplete("eof")
         self.closing = True
@@ -514,6 +531,10 @@ class WebConnection(asyncio.Protocol):
     def _advance(self) -> None:
         reader = self.reader
         while not self.closing and not self.busy:
+            if self.draining is not None:
+                if not self._drain():
+                    return
+                continue
             req = self.body_for
             try:
                 if req is None:
@@ -527,15 +548,59 @@ class WebConnection(asyncio.Protocol):
                         self.header_timer = None
                     if self._pre_body(req):
                         continue
-                done = reader.read_body(BODY_KEEP) if self.body_for is not None else (b"", 0)
+                    if self.body_for is None:
+                        # nginx answers first and reads the body afterwards, to drop it.
+                        self._dispatch(req, b"", 0, drain=True)
+                        continue
+                done = reader.read_body(BODY_KEEP)
                 if done is None:
                     return
             except ProtocolError as err:
                 self._refuse(err, self.body_for)
                 return
             self.body_for = None
-            reader.reset_buffers() if done[1] else None
+            if done[1]:
+                reader.reset_buffers()
             self._dispatch(req, done[0], done[1])
+
+    def _drain(self) -> bool:
+        """Read and drop the body of a request already answered; True to go on."""
+        req, status, sent, keep = cast(tuple[Request, int, int, bool], self.draining)
+        try:
+            done = self.reader.read_body(BODY_KEEP)
+        except ProtocolError as err:
+            self.draining = None
+            self._log(req, b"", 0, status, sent, error=err.reason)
+            self._close_after("protocol_error")
+            return False
+        if done is None:
+            self._arm_drain_timer()
+            return False
+        if self.drain_timer is not None:
+            self.drain_timer.cancel()
+            self.drain_timer = None
+        self.draining = None
+        self.reader.reset_buffers()
+        self._log(req, done[0], done[1], status, sent)
+        if not keep:
+            self._close_after()
+            return False
+        return True
+
+    def _arm_drain_timer(self) -> None:
+        # nginx waits lingering_timeout for each read of a body it discards, then closes.
+        if self.drain_timer is not None:
+            self.drain_timer.cancel()
+        self.drain_timer = self.server.loop.call_later(LINGERING_TIMEOUT, self._drain_timed_out)
+
+    def _drain_timed_out(self) -> None:
+        self.drain_timer = None
+        if self.draining is None or self.closing:
+            return
+        req, status, sent, _keep = self.draining
+        self.draining = None
+        self._log(req, b"", 0, status, sent, error="client did not send the whole body")
+        self._close_after("idle_timeout")
 
     def _arm_header_timer(self) -> None:
         # nginx's client_header_timeout bounds the whole head, however slowly it trickles in;
@@ -555,25 +620,29 @@ class WebConnection(asyncio.Protocol):
         self.session.close("idle_timeout")
 
     def _pre_body(self, req: Request) -> bool:
-        """Checks before the body is read; True when the request was answered already."""
+        """Checks before the body is read; True when the request was answered already.
+
+        Only the login backend gets the body before answering (proxy_request_buffering); the
+        static site and nginx's own refusals answer at once and drop the body afterwards.
+        """
         if self.plain_on_tls_port:
             self._refuse(ProtocolError(497, "plain HTTP request sent to HTTPS port"), req)
             return True
         if req.content_length > self.reader.max_body:
             self._refuse(ProtocolError(413, "client intended to send too large body"), req)
             return True
-        if req.content_length > 0 or req.chunked:
-            self.body_for = req
-            self.reader.start_body(req)
-            if req.expect_continue and req.version >= (1, 1) and not self.reader.buf:
+        self.reader.start_body(req)
+        if req.path == LOGIN_PATH:
+            # ngx_http_read_client_request_body: "100 Continue" is sent whether a body is
+            # declared or not.
+            if req.expect_continue and req.version >= (1, 1):
                 self._write(_CONTINUE)
                 self.unlogged_bytes += len(_CONTINUE)
-        else:
-            self.body_for = req
-            self.reader.start_body(req)
+            if req.content_length > 0 or req.chunked:
+                self.body_for = req
         return False
 
-    def _dispatch(self, req: Request, body: bytes, body_size: int) -> None:
+    def _dispatch(self, req: Request, body: bytes, body_size: int, *, drain: bool = False) -> None:
         self.busy = True
         self.requests += 1
         server = self.server
@@ -586,24 +655,29 @@ class WebConnection(asyncio.Protocol):
         try:
             waiting = coro.send(None)
         except StopIteration as stop:
-            self._respond(req, body, body_size, stop.value, None)
+            self._respond(req, body, body_size, stop.value, None, drain=drain)
             return
         except Exception as exc:
-            self._respond(req, body, body_size, None, exc)
+            self._respond(req, body, body_size, None, exc, drain=drain)
             return
         task = server.loop.create_task(_continue(_Started(coro, waiting)))
         server.tasks.add(task)
-        task.add_done_callback(lambda t: self._task_done(req, body, body_size, t))
+        task.add_done_callback(lambda t: self._task_done(req, body, body_size, t, drain))
 
     def _task_done(
-        self, req: Request, body: bytes, body_size: int, task: asyncio.Task[web.StreamResponse]
+        self,
+        req: Request,
+        body: bytes,
+        body_size: int,
+        task: asyncio.Task[web.StreamResponse],
+        drain: bool,
     ) -> None:
         self.server.tasks.discard(task)
         if task.cancelled():
             self.busy = False
             return
         exc = task.exception()
-        self._respond(req, body, body_size, None if exc else task.result(), exc)
+        self._respond(req, body, body_size, None if exc else task.result(), exc, drain=drain)
 
     def _respond(
         self,
@@ -612,6 +686,8 @@ class WebConnection(asyncio.Protocol):
         body_size: int,
         resp: web.StreamResponse | None,
         exc: BaseException | None,
+        *,
+        drain: bool = False,
     ) -> None:
         self.busy = False
         if self.session.closed:
@@ -624,6 +700,17 @@ class WebConnection(asyncio.Protocol):
                 self.session.error(exc or RuntimeError("no response"))
                 resp = nginx_error(500)
         status, data, keep = self._serialise(req, resp)
+        if drain and req.expect_continue and req.version >= (1, 1) and _CONTINUES in resp.headers:
+            # The static handler discards the body (ngx_http_discard_request_body), which
+            # answers "Expect: 100-continue" first; nginx's refusals do not.
+            data = _CONTINUE + data
+        if drain and (req.content_length > 0 or req.chunked):
+            # A body still to come is read after the answer; the event waits for it.
+            self._write(data)
+            self.draining = (req, status, len(data), keep)
+            self._advance()
+            self._after_response()
+            return
         self._write(data)
         self._log(req, body, body_size, status, len(data))
         if not keep:
@@ -631,6 +718,9 @@ class WebConnection(asyncio.Protocol):
             return
         # Pipelined requests already here are answered even after the peer's EOF.
         self._advance()
+        self._after_response()
+
+    def _after_response(self) -> None:
         if self.peer_done and not self.busy and not self.closing:
             self._finish_incomplete("eof")
             self.session.close("eof")
@@ -646,7 +736,7 @@ class WebConnection(asyncio.Protocol):
             status = nginx_status
             if status in http_codec.CLOSING_STATUSES:
                 keep = False
-            extra = [(k, v) for k, v in headers.items() if k not in ("X-Nginx-Error",)]
+            extra = [(k, v) for k, v in headers.items() if k not in _INTERNAL]
             data = http_codec.make_error(
                 status,
                 server=server.version,
@@ -663,7 +753,7 @@ class WebConnection(asyncio.Protocol):
         body = bytes(payload) if isinstance(payload, bytes | bytearray) else b""
         if req.version < (1, 0):
             return status, body, False
-        out_headers = list(headers.items())
+        out_headers = [(k, v) for k, v in headers.items() if k not in _INTERNAL]
         if status != 304:
             out_headers.append(("Content-Length", str(len(body))))
         head = http_codec.make_head(
@@ -686,8 +776,8 @@ class WebConnection(asyncio.Protocol):
                 server=server.version,
                 date=server.clock.http_date(time.time()),
                 keepalive=False,
-                padding=req.padding if req is not None else False,
-                head_only=req is not None and req.method == "HEAD",
+                padding=err.padding or (req is not None and req.padding),
+                head_only=err.head_only or (req is not None and req.method == "HEAD"),
                 http09=http09,
             )
             self._write(data)
@@ -737,7 +827,11 @@ class WebConnection(asyncio.Protocol):
             return
         self.closing = True
         pending = bytes(self.reader.buf)
-        if self.body_for is not None:
+        if self.draining is not None:
+            req, status, sent, _keep = self.draining
+            self.draining = None
+            self._log(req, b"", 0, status, sent, error="client closed the body early")
+        elif self.body_for is not None:
             self._log(self.body_for, b"", 0, 0, 0, error="client closed the body early")
         elif pending.strip(b"\r\n"):
             self._log_raw(pending, 0, 0, "client closed the request early")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import re
 import socket
 import ssl
@@ -376,3 +377,55 @@ async def test_same_tls_parameters_as_nginx(
     want = await asyncio.to_thread(_handshake, nginx[1], alpn, maximum)
     got = await asyncio.to_thread(_handshake, decoy[1], alpn, maximum)
     assert got == want
+
+
+# Random requests from a grammar of the pieces scanners and fuzzers send; seeded, so a failure
+# names the exact request.
+_METHODS = [b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"FOO", b"G-T",
+            b"GET_X", b"get", b"", b"GET\t"]  # fmt: skip
+_PATHS = [b"/", b"/index.html", b"/static/app.css", b"/static", b"/static/", b"/api", b"/api/",
+          b"/api/x", b"/nope", b"//", b"/./", b"/%2e%2e/", b"/a%2fb", b"/static/..",
+          b"/static/../..", b"/?", b"/?a=b#c", b"/#frag", b"/a b", b"*", b"http://x/",
+          b"https://x:443/static/app.css", b"http://[::1]/", b"http://x:abc/", b"http://x?y",
+          b"/\xff\xfe", b"/%", b"/%4", b"/%41%42", b"/static/app.css/", b"/index.html?x",
+          b"/.hidden", b"/a/./b/../../index.html", b"/static//app.css"]  # fmt: skip
+_VERSIONS = [b" HTTP/1.1", b" HTTP/1.0", b"", b" HTTP/1.1 ", b" HTTP/1.01", b" HTTP/01.1",
+             b" HTTP/1", b" HTTP/1.1\t", b"  HTTP/1.1", b" HTTP/0.9", b" HTTP/1.999",
+             b" HTTP/3.0", b" HTTP/1.x"]  # fmt: skip
+_HEADERS = [b"Host: a", b"Host: A.EXAMPLE.", b"Host:", b"Host: a:80", b"Host: [::1]:80",
+            b"Host: a..b", b"Connection: close", b"Connection: keep-alive",
+            b"Connection: Keep-Alive, Upgrade", b"Content-Length: 0", b"Content-Length: 3",
+            b"Content-Length:  5 ", b"Content-Length: +3", b"Transfer-Encoding: chunked",
+            b"Transfer-Encoding: Chunked", b"Transfer-Encoding: chunked, gzip",
+            b"Expect: 100-continue", b"User-Agent: Mozilla/5.0 Chrome/1",
+            b"User-Agent: MSIE 7.0; x", b"User-Agent: Opera/9 MSIE 7.0 xx", b"X_Y: 1", b"X-Y:1",
+            b"X-Y :1", b"X-Y:\t1", b": empty", b"X-\x7f: 1", b"X-\x80: 1", b"X-Y: a\x01b",
+            b"Range: bytes=0-4", b"Range: bytes=-3", b"If-None-Match: *",
+            b"If-Modified-Since: x", b"Authorization: Basic eDp5", b"Cookie: a=b",
+            b"X: \xff\xfe"]  # fmt: skip
+_BODIES = [b"", b"abc", b"3\r\nabc\r\n0\r\n\r\n", b"x\r\n", b"0\r\n\r\n"]
+
+
+def _random_request(rng: random.Random) -> bytes:
+    line = rng.choice(_METHODS) + b" " + rng.choice(_PATHS) + rng.choice(_VERSIONS)
+    eol = rng.choice([b"\r\n", b"\r\n", b"\n"])
+    headers = rng.sample(_HEADERS, rng.randint(0, 4))
+    if rng.random() < 0.8:
+        headers.insert(0, b"Host: a")
+    if rng.random() < 0.7:
+        headers.append(b"Connection: close")
+    return eol.join([line, *headers]) + eol + eol + rng.choice(_BODIES)
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_same_bytes_as_nginx_for_random_requests(
+    nginx: tuple[int, int], decoy: tuple[int, int], captured: Captured, seed: int
+) -> None:
+    rng = random.Random(seed)
+    cases = [
+        (f"seed {seed} #{i}: {data!r}", data)
+        for i, data in enumerate(_random_request(rng) for _ in range(60))
+    ]
+    failures = await _compare(nginx[0], decoy[0], cases)
+    assert not failures, "\n".join(failures[:10])
+    assert not captured.of("honeypods.error")
