@@ -152,7 +152,11 @@ def make_app(config: WebConfig, files: Mapping[str, StaticFile]) -> web.Applicat
 
     async def login(request: web.Request) -> web.StreamResponse:
         if request.method == "POST":
-            form = await request.post()
+            # A malformed form is one more failed login, never an error page of ours.
+            try:
+                form: Mapping[str, Any] = await request.post()
+            except Exception:
+                form = {}
             conn = request.transport
             session = conn.get_extra_info("honeypods.session") if conn else None
             if session is not None:
@@ -646,9 +650,13 @@ class WebConnection(asyncio.Protocol):
         self.busy = True
         self.requests += 1
         server = self.server
-        request = _aiohttp_request(
-            server.app, req, body, cast(_ProtocolView, self.view), server.loop
-        )
+        try:
+            request = _aiohttp_request(
+                server.app, req, body, cast(_ProtocolView, self.view), server.loop
+            )
+        except Exception as exc:
+            self._respond(req, body, body_size, None, exc, drain=drain)
+            return
         coro = server.app._handle(request)
         # The first step runs here: every request but the login completes without waiting, so
         # it needs no Task and no trip through the event loop.

@@ -310,3 +310,30 @@ async def test_certificate_from_files_stays_the_same(tmp_path: Any, captured: Ca
     finally:
         await running.stop()
     assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(cert.decode())
+
+
+async def test_malformed_login_form_is_a_failed_login(decoy: WebConfig, captured: Captured) -> None:
+    body = b'--x\r\nContent-Disposition: form-data; name="username"\r\n\r\nroot\r\n--broken'
+    data = (
+        b"POST /login HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+        b"Content-Type: multipart/form-data; boundary=zzz\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+
+    def send() -> bytes:
+        with socket.create_connection(("127.0.0.1", decoy.port), timeout=10) as sock:
+            sock.sendall(data)
+            out = b""
+            while chunk := sock.recv(65536):
+                out += chunk
+            return out
+
+    answer = await asyncio.to_thread(send)
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n")
+    assert b"Invalid username or password." in answer
+    await captured.wait_for(lambda ev: any(e["event.action"] == "session.closed" for e in ev))
+    assert not captured.of("honeypods.error")
+    (login,) = captured.of("web.login")
+    assert login["web.auth_method"] == "form"
+    (request,) = captured.of("web.request")
+    assert request["http.request.body.bytes"] == len(body)
