@@ -650,7 +650,7 @@ class RequestReader:
         self._body_left = 0
         self._body = bytearray()
         self._body_size = 0
-        self._sha = hashlib.sha256()
+        self._sha = hashlib.sha256()  # replaced per request that has a body
         self._chunk_state = ""
         self._chunk_left = 0
         self._progress: _Progress | None = None
@@ -934,9 +934,10 @@ class RequestReader:
 
     def start_body(self, req: Request) -> None:
         """Prepare to read the body of ``req`` (call before ``read_body``)."""
-        self._body = bytearray()
         self._body_size = 0
-        self._sha = hashlib.sha256()
+        if req.chunked or req.content_length > 0:
+            self._body = bytearray()
+            self._sha = hashlib.sha256()
         if req.chunked:
             self._chunk_state = "size"
             self._body_left = -1
@@ -958,6 +959,8 @@ class RequestReader:
                 self._body_left -= take
             if self._body_left:
                 return None
+            if not self._body_size:
+                return b"", 0
             return bytes(self._body), self._body_size
         while True:
             if self._chunk_state == "size":

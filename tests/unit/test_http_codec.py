@@ -190,3 +190,19 @@ def test_absolute_form_keeps_the_target_as_sent() -> None:
     assert req is not None
     assert req.raw_target == "http://evil.example:8080/x?y=1"
     assert (req.target, req.path, req.query, req.host) == ("/x?y=1", "/x", "y=1", "evil.example")
+
+
+def test_a_request_without_body_after_one_with_a_body() -> None:
+    reader = RequestReader()
+    reader.receive_data(
+        b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhiGET / HTTP/1.1\r\n"
+    )
+    first = reader.next_request()
+    assert first is not None
+    reader.start_body(first)
+    assert reader.read_body(10) == (b"hi", 2)
+    reader.receive_data(b"Host: a\r\n\r\n")
+    second = reader.next_request()
+    assert second is not None
+    reader.start_body(second)
+    assert reader.read_body(10) == (b"", 0)
