@@ -41,7 +41,7 @@ from yarl import URL
 
 from honeypods import events, http_codec
 from honeypods.config import WebConfig
-from honeypods.guard import Guard, GuardTransport, Limits, Running, Session, addresses_of
+from honeypods.guard import Guard, Limits, Running, Session, addresses_of
 from honeypods.http_codec import ProtocolError, Request, RequestReader
 
 DECOY: Final = "web"
@@ -63,12 +63,10 @@ MIME_TYPES: Final = {
 }
 # Sent by nginx's ssl module with Debian's nginx.conf: TLS 1.2 and 1.3, its default cipher list.
 NGINX_CIPHERS: Final = "HIGH:!aNULL:!MD5"
-HANDSHAKE_TIMEOUT: Final = 60.0
+HANDSHAKE_TIMEOUT: Final = 60.0  # nginx: the handshake runs under client_header_timeout
 HEADER_TIMEOUT: Final = 60.0  # nginx client_header_timeout
 LINGERING_TIMEOUT: Final = 5.0  # nginx lingering_timeout
-LINGERING_TIME: Final = (
-    30.0  # nginx lingering_time  # nginx: the handshake runs under client_header_timeout
-)
+LINGERING_TIME: Final = 30.0  # nginx lingering_time
 LOGIN_PATH: Final = "/login"
 # Headers between the handlers and the writer, never on the wire: the nginx page to send, and
 # "the static handler discarded the body here" (which answers Expect: 100-continue).
@@ -138,7 +136,7 @@ def site_dirs(files: Mapping[str, StaticFile]) -> set[str]:
 
 def nginx_error(status: int, *extra: tuple[str, str]) -> web.Response:
     resp = web.Response(status=http_codec.wire_status(status))
-    resp.headers["X-Nginx-Error"] = str(status)
+    resp.headers[_ERROR] = str(status)
     for name, value in extra:
         resp.headers[name] = value
     return resp
@@ -737,7 +735,7 @@ class WebConnection(asyncio.Protocol):
         server = self.server
         keep = req.keepalive and self.requests < http_codec.KEEPALIVE_REQUESTS
         headers = resp.headers
-        nginx_status = int(headers.get("X-Nginx-Error", 0))
+        nginx_status = int(headers.get(_ERROR, 0))
         date = server.clock.http_date(time.time())
         head_only = req.method == "HEAD"
         if nginx_status:
@@ -1269,15 +1267,3 @@ async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: i
     running = Running(guard, servers, addresses)
     running.cleanups.append(server.cancel_tasks)
     return running
-
-
-__all__ = [
-    "DECOY",
-    "RULE",
-    "GuardTransport",
-    "WebConnection",
-    "make_app",
-    "render_login",
-    "site_files",
-    "start",
-]
