@@ -5,11 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: run test deps venv lint typecheck docs unit integration bench images chart-lint clean
+.PHONY: run test deps venv lint typecheck docs unit integration bench images chart-lint chart-test clean
 
 # All four decoys on 127.0.0.1, unprivileged ports, JSON events on stdout. Ctrl-C stops them.
+# Make's own output goes to stderr so that stdout holds only the events.
 run: venv
-	$(BIN)/python -m honeypods run
+	@$(BIN)/python -m honeypods run
 
 # Installs what the tests need (system packages need root), then runs every check and test.
 test: deps venv lint typecheck
@@ -21,10 +22,11 @@ deps:
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all,test,dev]'
-	touch $@
+	@echo "creating $(VENV) and installing honeypods with its test tools" >&2
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) >&2
+	@$(BIN)/python -m pip install --quiet --upgrade pip >&2
+	@$(BIN)/python -m pip install --quiet -e '.[all,test,dev]' >&2
+	@touch $@
 
 lint: venv
 	$(BIN)/ruff check src tests bench
@@ -36,12 +38,24 @@ typecheck: venv
 # Regenerates the event schema and docs/events.md from the catalogue in events.py.
 docs: venv
 	$(BIN)/python -m honeypods.events
+	$(BIN)/python -m honeypods.config
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit
 
 integration: venv
 	$(BIN)/python -m pytest tests/integration
+
+# Lints the chart with Helm 3 and Helm 4 for every ci/*-values.yaml, strictly (schema included).
+chart-lint: deps
+	@for helm in helm3 helm4; do for values in charts/honeypods/ci/*.yaml; do \
+	  echo "$$helm lint --strict -f $$values"; \
+	  $$helm lint --strict --quiet charts/honeypods --values "$$values" || exit 1; \
+	done; done
+
+# The chart's tests: render, schema, Kubernetes and CRD validation, promtool, checkov.
+chart-test: deps venv
+	$(BIN)/python -m pytest tests/chart $(PYTEST_ARGS)
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -16,6 +16,7 @@ apt_packages=(
   nmap mariadb-client openssh-client hydra sshpass nginx-light
   prometheus prometheus-alertmanager
   docker.io mmdebstrap
+  libnettle8  # asyncssh's umac MACs, which the SSH persona offers; the ssh image needs it too
   nodejs npm
 )
 

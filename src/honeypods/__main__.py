@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import importlib.util
 import logging
 import resource
 import signal
@@ -74,6 +75,29 @@ def _raise_nofile() -> None:
     if soft < hard:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+# What each decoy needs beyond the core, as named in pyproject's extras.
+_EXTRAS = {"portscan": (), "mysql": (), "web": ("aiohttp",), "ssh": ("asyncssh",)}
+
+
+def available(decoy: str) -> bool:
+    """Whether this installation carries the decoy (its module and its extra's libraries)."""
+    names = (f"honeypods.{decoy}", *_EXTRAS.get(decoy, ()))
+    return all(importlib.util.find_spec(name) is not None for name in names)
+
+
+def _choose(named: list[str]) -> list[str]:
+    if not named:
+        # "All decoys" means all that this image or environment carries.
+        return [d for d in DECOYS if available(d)]
+    for decoy in named:
+        if decoy in DECOYS and not available(decoy):
+            raise ConfigError(
+                f"decoy {decoy!r} is not installed here: install the '{decoy}' extra "
+                f"(pip install 'honeypods[{decoy}]') or use its image"
+            )
+    return named
 
 
 async def _start(settings: Settings, decoy: str) -> Running:
@@ -154,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     events.configure_logging()
     events.add_observer(metrics.observe)
     try:
-        settings = load(decoys, overrides=_overrides(args))
+        settings = load(_choose(decoys), overrides=_overrides(args))
     except ConfigError as exc:
         events.emit("honeypods.config_error", "runner", {"error.message": str(exc)}, level="error")
         print(f"honeypods: configuration error: {exc}", file=sys.stderr)

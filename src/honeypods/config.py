@@ -42,8 +42,9 @@ class Common:
 
     # Address the decoys bind; 0.0.0.0 or :: in a container.
     host: str = "127.0.0.1"
-    # Address and port of /metrics, /healthz, /readyz; port 0 turns the endpoint off.
+    # Address of /metrics, /healthz and /readyz.
     metrics_host: str = "127.0.0.1"
+    # Port of /metrics, /healthz and /readyz; never a decoy port; 0 turns the endpoint off.
     metrics_port: int = 9478
     # Pod or host name recorded in every event (set from the Downward API in the chart).
     host_name: str = ""
@@ -62,17 +63,19 @@ class PortscanConfig:
         2375, 2376, 2379, 2380, 5000, 5432, 5601, 5900, 6379, 6443, 8000, 8081, 8888, 9000,
         9200, 10250, 10255, 10256, 11211, 15672, 27017,
     )  # fmt: skip
-    # Distinct ports from one source within `window` seconds that make a port scan.
+    # Distinct ports from one source within the window that make a port scan (Calico's was 4).
     scan_threshold: int = 4
+    # Window in seconds; one scan event per source per window (Calico looked back 10 minutes).
     scan_window: float = 600.0
     # After the threshold is crossed, wait this long to collect the rest of the scan's ports.
     scan_report_delay: float = 2.0
     # Sources tracked at once by the detector; the oldest is forgotten beyond this.
     scan_max_sources: int = 10000
-    # First bytes recorded per connection, and how long to wait for them.
+    # First bytes recorded per connection.
     capture_bytes: int = 4096
+    # Seconds after the first byte before what arrived so far is logged.
     capture_timeout: float = 5.0
-    # Packet sensor (needs CAP_NET_RAW): sees pings and SYNs to closed ports. off | on.
+    # Packet sensor, `on` or `off`: with CAP_NET_RAW it sees pings and SYNs to closed ports.
     sensor: str = "off"
 
 
@@ -80,17 +83,23 @@ class PortscanConfig:
 class WebConfig:
     """Fake internal dashboard behind an nginx persona."""
 
+    # Plain HTTP port.
     port: int = 8080
-    tls_port: int = 8443  # 0 turns HTTPS off
+    # HTTPS port; 0 turns HTTPS off.
+    tls_port: int = 8443
     # The persona: exactly what nginx of this version sends in Server and its error pages.
     server_version: str = "1.22.1"
+    # Title of the login page.
     title: str = "Internal Operations Dashboard"
+    # Product name shown on the login page.
     product: str = "OpsConsole"
     # PEM files for HTTPS (a Secret in the chart); when unset, a self-signed pair is made at start.
     tls_cert: str = ""
+    # PEM private key matching the certificate.
     tls_key: str = ""
-    # Subject names of the generated certificate.
+    # Common name of the generated certificate.
     tls_common_name: str = "dashboard.internal"
+    # DNS names of the generated certificate.
     tls_sans: tuple[str, ...] = ("dashboard.internal", "localhost")
     # Seconds before a failed login answers, as a real password check would take.
     login_delay: float = 0.4
@@ -100,27 +109,46 @@ class WebConfig:
 class MysqlConfig:
     """MySQL wire-protocol stub."""
 
+    # Port to listen on.
     port: int = 3306
+    # Version the greeting and SELECT VERSION() report.
     server_version: str = "8.0.36"
     # Logins let in, user:password, comma-separated; an empty password is written `root:`.
     accept: tuple[str, ...] = ("root:", "root:root", "root:password", "root:123456", "admin:admin")
+    # Plugin the accounts use: caching_sha2_password (MySQL 8.0's default) or mysql_native_password.
+    # Clients that answer the greeting with the other plugin are switched to this one.
+    auth_plugin: str = "caching_sha2_password"
     # Largest packet accepted from a client before the connection is refused.
     max_packet_size: int = 1 << 20
+    # Offer TLS like MySQL 8.0 does by default, with its style of auto-generated certificate.
+    tls: bool = True
+    # Seconds a client has to log in before the server hangs up silently (MySQL's connect_timeout).
+    connect_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
 class SshConfig:
     """SSH lure with an OpenSSH persona."""
 
+    # Port to listen on.
     port: int = 2222
-    # Identification string sent first, without the trailing CR LF.
-    server_version: str = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"
-    # Directory holding ssh_host_{ed25519,ecdsa,rsa}_key; empty or missing keys are generated.
+    # Identification string sent first, without the trailing CR LF. The algorithm lists are those
+    # of this build (ssh_persona.py); change the version only within OpenSSH 8.4.
+    server_version: str = "SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3"
+    # Directory holding ssh_host_{rsa,ecdsa,ed25519}_key; empty or missing keys are generated.
     host_key_dir: str = ""
     # Credentials let in (user:password); empty refuses everyone, as a lure should by default.
     accept: tuple[str, ...] = ()
+    # Authentication attempts per connection before disconnecting (OpenSSH MaxAuthTries).
     max_auth_tries: int = 6
+    # Seconds to authenticate before disconnecting (OpenSSH LoginGraceTime).
     login_grace_time: float = 120.0
+    # Unauthenticated connections before new ones are dropped: sshd's MaxStartups start:rate:full.
+    max_startups: str = "10:30:100"
+    # Offer keyboard-interactive (PAM's "Password: " prompt), as KbdInteractiveAuthentication yes.
+    keyboard_interactive: bool = False
+    # Seconds a failed password waits before the answer, as pam_unix does; 0 for none.
+    password_fail_delay: float = 2.0
 
 
 # Connection limits that differ from the shared defaults, per decoy: what the real service does.
@@ -282,8 +310,65 @@ def _validate(settings: Settings) -> None:
             for cred in cfg.accept:
                 if ":" not in cred:
                     raise ConfigError(f"HONEYPODS_{upper}_ACCEPT: {cred!r} is not user:password")
-        if isinstance(cfg, SshConfig) and not cfg.server_version.startswith("SSH-2.0-"):
-            raise ConfigError("HONEYPODS_SSH_SERVER_VERSION must start with SSH-2.0-")
+        if isinstance(cfg, MysqlConfig):
+            if cfg.auth_plugin not in ("caching_sha2_password", "mysql_native_password"):
+                raise ConfigError(
+                    "HONEYPODS_MYSQL_AUTH_PLUGIN: caching_sha2_password or mysql_native_password"
+                )
+            if cfg.connect_timeout <= 0:
+                raise ConfigError("HONEYPODS_MYSQL_CONNECT_TIMEOUT must be positive")
+            if not 1024 <= cfg.max_packet_size <= 1 << 30:
+                raise ConfigError("HONEYPODS_MYSQL_MAX_PACKET_SIZE: 1024 to 1073741824 bytes")
+        if isinstance(cfg, SshConfig):
+            _validate_ssh(cfg)
+
+
+def parse_max_startups(value: str) -> tuple[int, int, int]:
+    """sshd's MaxStartups: ``start:rate:full`` or a single number (start = full).
+
+    Raises:
+        ValueError: the value is malformed.
+    """
+    parts = value.split(":")
+    if len(parts) == 1:
+        start = full = int(parts[0], 10)
+        rate = 100
+    elif len(parts) == 3:
+        start, rate, full = (int(p, 10) for p in parts)
+    else:
+        raise ValueError("expected start:rate:full or a number")
+    if not (0 < start <= full and 0 < rate <= 100):
+        raise ValueError("need 0 < start <= full and 0 < rate <= 100")
+    return start, rate, full
+
+
+def _validate_ssh(cfg: SshConfig) -> None:
+    version = cfg.server_version
+    if not version.startswith("SSH-2.0-") or len(version) > 253 or not version.isprintable():
+        raise ConfigError("HONEYPODS_SSH_SERVER_VERSION: SSH-2.0-..., printable, at most 253")
+    if not version.isascii():
+        raise ConfigError("HONEYPODS_SSH_SERVER_VERSION must be ASCII")
+    if cfg.max_auth_tries < 1:
+        raise ConfigError("HONEYPODS_SSH_MAX_AUTH_TRIES must be at least 1")
+    if cfg.login_grace_time <= 0 or cfg.password_fail_delay < 0:
+        raise ConfigError("HONEYPODS_SSH_LOGIN_GRACE_TIME > 0, PASSWORD_FAIL_DELAY >= 0")
+    try:
+        parse_max_startups(cfg.max_startups)
+    except ValueError as exc:
+        raise ConfigError(f"HONEYPODS_SSH_MAX_STARTUPS={cfg.max_startups!r}: {exc}") from None
+    if cfg.host_key_dir and not Path(cfg.host_key_dir).is_dir():
+        raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: no directory {cfg.host_key_dir}")
+    for name in ("ssh_host_rsa_key", "ssh_host_ecdsa_key", "ssh_host_ed25519_key"):
+        path = Path(cfg.host_key_dir or "/nonexistent", name)
+        if not path.is_file():
+            continue
+        try:
+            with path.open("rb") as key:
+                head = key.read(11)
+        except OSError as exc:
+            raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: {path}: {exc.strerror}") from None
+        if head != b"-----BEGIN ":
+            raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: {path} is not a PEM/OpenSSH key")
 
 
 def load(
@@ -340,3 +425,103 @@ def _reject_unknown(env: Mapping[str, str]) -> None:
     for name in env:
         if name.startswith("HONEYPODS_") and name not in known:
             raise ConfigError(f"{name}: unknown setting")
+
+
+# -- documentation ----------------------------------------------------------------------------------
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    """The comment lines above each field in the class body: the one place settings are explained."""
+    import inspect
+
+    comments: dict[str, str] = {}
+    pending: list[str] = []
+    for raw in inspect.getsource(cls).splitlines()[1:]:
+        line = raw.strip()
+        if line.startswith("#"):
+            pending.append(line.lstrip("# ").rstrip())
+        elif ":" in line and not line.startswith(('"', "'")) and "=" in line:
+            name = line.split(":", 1)[0].strip()
+            trailing = line.split("#", 1)[1].strip() if "  # " in line else ""
+            comments[name] = " ".join([*pending, trailing]).strip().replace("|", "\\|")
+            pending = []
+        elif not line.startswith(("2", ")")):
+            pending = []
+    return comments
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value) if value else "(empty)"
+    return str(value) if value != "" else "(empty)"
+
+
+def markdown() -> str:
+    """docs/configuration.md, generated from the dataclasses and their comments."""
+    out = [
+        "# Configuration",
+        "",
+        "<!-- Generated by `python -m honeypods.config`; edit src/honeypods/config.py instead. -->",
+        "",
+        "Every setting is an environment variable, read once at start. A malformed value or an",
+        "unknown `HONEYPODS_*` name stops the process with exit status 2 and a message naming the",
+        "variable. `--set NAME=VALUE` on the command line overrides the environment.",
+        "",
+        "The defaults are for trying the decoys locally (loopback, unprivileged ports); the images",
+        "and the Helm chart set real addresses and ports.",
+        "",
+    ]
+    sections: list[tuple[str, type, str]] = [("Shared", Common, "HONEYPODS_")]
+    sections += [(d, DECOY_CONFIGS[d], f"HONEYPODS_{d.upper()}_") for d in DECOYS]
+    for title, cls, prefix in sections:
+        doc = (cls.__doc__ or "").strip()
+        out += [
+            f"## {title}",
+            "",
+            doc,
+            "",
+            "| variable | default | meaning |",
+            "| --- | --- | --- |",
+        ]
+        comments = _field_comments(cls)
+        for f in dataclasses.fields(cls):
+            out.append(
+                f"| `{prefix}{f.name.upper()}` | `{_default_text(f.default)}` | "
+                f"{comments.get(f.name, '')} |"
+            )
+        out.append("")
+    out += [
+        "## Connection limits",
+        "",
+        "Each limit is read as `HONEYPODS_<DECOY>_<LIMIT>`, then `HONEYPODS_<LIMIT>`, then the",
+        "decoy's default below. A connection over a cap is still logged (`session.connect`), then",
+        "closed with `session.closed` and the reason.",
+        "",
+        "| limit | default | " + " | ".join(DECOYS) + " | meaning |",
+        "| --- | --- | " + " | ".join("---" for _ in DECOYS) + " | --- |",
+    ]
+    meanings = {
+        "max_connections": "connections open at once; more are closed with `over_capacity`",
+        "max_per_source": "the same, per source IP",
+        "idle_timeout": "seconds without a byte from the peer; then `idle_timeout`",
+        "deadline": "seconds a connection may live; then `deadline`",
+        "max_bytes_in": "bytes the peer may send; then `limit`",
+        "max_bytes_out": "bytes the decoy may send; then `limit`",
+    }
+    for f in dataclasses.fields(Limits):
+        per = [_default_text(LIMIT_DEFAULTS.get(d, {}).get(f.name, f.default)) for d in DECOYS]
+        out.append(
+            f"| `{f.name.upper()}` | `{f.default}` | "
+            + " | ".join(per)
+            + f" | {meanings[f.name]} |"
+        )
+    out.append("")
+    return "\n".join(out)
+
+
+DOCS_PATH: Final = Path(__file__).parents[2] / "docs" / "configuration.md"
+
+
+if __name__ == "__main__":
+    DOCS_PATH.write_text(markdown())
+    print(f"wrote {DOCS_PATH}")

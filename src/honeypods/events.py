@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+import orjson
 import structlog
 
 # Bump on any change a consumer could notice: a renamed or removed field, a changed type.
@@ -248,6 +249,9 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
             "mysql.client_flags": (INT, "Client capability flags."),
             "mysql.connect_attrs": (OBJ, "Connection attributes (`_client_name`, `_os`, ...)."),
             "mysql.error_code": (INT, "Error code sent on failure."),
+            "tls.established": (BOOL, "Whether the login came over TLS (after an SSLRequest)."),
+            "tls.version": (STR, "Negotiated TLS version."),
+            "tls.cipher": (STR, "Negotiated cipher."),
         },
         required=("user.name", "event.outcome"),
     ),
@@ -269,6 +273,12 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         "The client's identification string.",
         {
             "ssh.client_version": (STR, "Identification string as sent (capped)."),
+            "ssh.client_version_truncated": (BOOL, "The line was cut at the cap."),
+            "ssh.invalid": (
+                BOOL,
+                "The line is no identification string OpenSSH accepts; it was answered as "
+                "sshd does and the connection closed.",
+            ),
         },
         required=("ssh.client_version",),
     ),
@@ -291,11 +301,16 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         {
             "user.name": (STR, "Username (capped)."),
             "event.outcome": (STR, "`success` or `failure`."),
-            "ssh.auth_method": (STR, "`password`, `keyboard-interactive` or `publickey`."),
+            "ssh.auth_method": (
+                STR,
+                "`password`, `keyboard-interactive` or `publickey`; any other method named is "
+                "recorded as sent (capped) and refused.",
+            ),
             "ssh.password": (STR, "Password in plaintext (capped)."),
             "ssh.key_type": (STR, "Public key algorithm."),
             "ssh.key_fingerprint": (STR, "SHA256 fingerprint of the offered key."),
             "ssh.client_version": (STR, "Client identification string."),
+            "ssh.attempt": (INT, "Number of this attempt on the connection, from 1."),
         },
         required=("user.name", "event.outcome", "ssh.auth_method"),
     ),
@@ -303,8 +318,16 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         "alert",
         "A session request after an accepted login (never run): exec, shell, subsystem, ...",
         {
-            "ssh.request": (STR, "Request type."),
-            "ssh.command": (STR, "Command line or subsystem name (capped)."),
+            "ssh.request": (
+                STR,
+                "`exec`, `shell`, `subsystem`, `pty-req`, `input` (a shell line), `direct-tcpip` "
+                "or `tcpip-forward`.",
+            ),
+            "ssh.command": (
+                STR,
+                "Command line, shell line, subsystem name, terminal type or host:port (capped).",
+            ),
+            "ssh.command_truncated": (BOOL, "The command was cut at the cap."),
         },
         required=("ssh.request",),
     ),
@@ -314,6 +337,7 @@ CATALOGUE: Final[Mapping[str, EventSpec]] = {
         {
             "ssh.disconnect_reason": (STR, "Reason text (capped)."),
             "ssh.disconnect_code": (INT, "SSH disconnect code, if any."),
+            "ssh.disconnect_by": (STR, "`client` or `server`."),
         },
     ),
     # -- Diagnostics: never alerts ----------------------------------------------------------------
@@ -415,27 +439,69 @@ def to_b64(data: bytes, cap: int = LONG_TEXT_CAP) -> str:
 # -- Rendering --------------------------------------------------------------------------------------
 
 
+# Dotted name -> its path, split once: rendering runs for every event on every connection.
+_PATHS: dict[str, tuple[str, ...]] = {}
+
+
+def _path(key: str) -> tuple[str, ...]:
+    path = _PATHS.get(key)
+    if path is None:
+        path = (key,) if key.startswith("@") or "." not in key else tuple(key.split("."))
+        if len(_PATHS) < 4096:  # keys come from the catalogue, never from attackers
+            _PATHS[key] = path
+    return path
+
+
 def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in flat.items():
-        if key.startswith("@") or "." not in key:
+        path = _path(key)
+        if len(path) == 1:
             out[key] = value
             continue
-        parts = key.split(".")
         node = out
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            node = child
+        node[path[-1]] = value
     return out
 
 
+_last_second = -1
+_second_prefix = ""
+
+
 def _timestamp(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # strftime per event is slow; the part up to the second changes at most once a second.
+    global _last_second, _second_prefix  # noqa: PLW0603 - a one-entry cache
+    second = int(now)
+    if second != _last_second:
+        _last_second = second
+        _second_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{_second_prefix}.{int((now - second) * 1_000_000):06d}Z"
+
+
+# Every line is pure ASCII, so no terminal or log viewer interprets attacker text. orjson is fast
+# but writes UTF-8 as is; when a line is not ASCII (or orjson refuses a value), the stdlib encoder
+# with ensure_ascii writes it instead. One encoder instance: json.dumps builds one per call.
+_ascii_encode = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=True).encode
+
+
+def _encode(doc: Mapping[str, Any]) -> str:
+    try:
+        raw = orjson.dumps(doc, default=str)
+    except (orjson.JSONEncodeError, TypeError):
+        return _ascii_encode(doc)
+    if raw.isascii():
+        return raw.decode("ascii")
+    return _ascii_encode(doc)
 
 
 def render(flat: Mapping[str, Any]) -> str:
     """Turn a flat dotted event into one JSON line of at most MAX_LINE_BYTES bytes."""
-    line = json.dumps(_nest(flat), separators=(",", ":"), default=str)
+    line = _encode(_nest(flat))
     if len(line) <= MAX_LINE_BYTES:
         return line
     # Keep the identity of the event, drop the bulky attacker-controlled fields.
@@ -445,7 +511,7 @@ def render(flat: Mapping[str, Any]) -> str:
         if k in BASE_FIELDS or k in CONNECTION_FIELDS or not isinstance(v, str | list | dict)
     }
     keep["honeypod.oversize"] = True
-    return json.dumps(_nest(keep), separators=(",", ":"), default=str)
+    return _encode(_nest(keep))
 
 
 _host_name = os.environ.get("HONEYPODS_HOST_NAME") or socket.gethostname()
@@ -461,6 +527,12 @@ def remove_observer(fn: Callable[[Mapping[str, Any]], None]) -> None:
     _observers.remove(fn)
 
 
+_ALLOWED: Final[Mapping[str, frozenset[str]]] = {
+    action: frozenset(spec.fields) | frozenset(CONNECTION_FIELDS) | frozenset(BASE_FIELDS)
+    for action, spec in CATALOGUE.items()
+}
+
+
 def validate_fields(action: str, fields: Mapping[str, Any]) -> EventSpec:
     """Check an event against the catalogue.
 
@@ -469,9 +541,9 @@ def validate_fields(action: str, fields: Mapping[str, Any]) -> EventSpec:
         ValueError: a field is not declared for it.
     """
     spec = CATALOGUE[action]
-    for name in fields:
-        if name not in spec.fields and name not in CONNECTION_FIELDS and name not in BASE_FIELDS:
-            raise ValueError(f"field {name!r} is not declared for event {action!r}")
+    if not fields.keys() <= _ALLOWED[action]:
+        extra = sorted(set(fields) - _ALLOWED[action])
+        raise ValueError(f"field {extra[0]!r} is not declared for event {action!r}")
     return spec
 
 

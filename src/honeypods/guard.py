@@ -36,6 +36,9 @@ from honeypods import events, metrics
 # How long a close may wait for the peer to drain our last bytes before the socket is aborted.
 # A peer that stops reading must not hold the connection (and its buffers) open.
 CLOSE_GRACE: Final = 5.0
+# Listen backlog for every decoy: nginx's default. asyncio also accepts up to this many connections
+# per loop iteration, so a larger value lets a flood queue thousands of callbacks ahead of SIGTERM.
+BACKLOG: Final = 511
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,9 @@ class GuardProtocol(asyncio.Protocol):
         guard.counts["accepted"] += 1
         metrics.connection_opened(guard.decoy)
         session.emit("session.connect", {"honeypod.active": len(guard.sessions)})
+        if guard.closing:
+            session.abort("shutdown")
+            return
         if (
             len(guard.sessions) > guard.limits.max_connections
             or guard.per_source[peer[0]] > guard.limits.max_per_source
@@ -420,6 +426,8 @@ class Guard:
         self.sessions: set[Session] = set()
         self.per_source: Counter[str] = Counter()
         self.drained: asyncio.Event | None = None
+        # Set at shutdown: connections accepted from the kernel's queue after it are closed at once.
+        self.closing = False
         # Exact counts since start, for honeypods.summary: accepted, and closed per reason.
         self.counts: Counter[str] = Counter()
 
@@ -458,6 +466,7 @@ class Guard:
 
     async def shutdown(self, timeout: float = 3.0) -> None:
         """Close every open connection with ``shutdown`` and wait for their close events."""
+        self.closing = True
         if not self.sessions:
             return
         self.drained = asyncio.Event()

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from honeypods import events
 from honeypods.config import PortscanConfig
-from honeypods.guard import Guard, Limits, Running, Session, addresses_of
+from honeypods.guard import BACKLOG, Guard, Limits, Running, Session, addresses_of
 
 DECOY: Final = "portscan"
 RULE_CONTACT: Final = "honeypod.ip.enum"
@@ -212,7 +212,7 @@ async def start(
     addresses: list[str] = []
     try:
         for port in config.ports:
-            server = await loop.create_server(factory, host, port, backlog=4096, reuse_address=True)
+            server = await loop.create_server(factory, host, port, backlog=BACKLOG)
             servers.append(server)
             addresses += addresses_of(server)
     except BaseException:

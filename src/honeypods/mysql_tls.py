@@ -1,0 +1,153 @@
+"""TLS for the MySQL decoy: MySQL 8.0's auto-generated certificates and a memory-BIO TLS layer.
+
+MySQL 8.0 creates a CA and a server certificate at first start when none are configured (RSA 2048,
+ten years, subjects ``MySQL_Server_<version>_Auto_Generated_CA_Certificate`` and
+``..._Server_Certificate``) and offers TLS by default. We make the same pair, once per process,
+when the first client asks for TLS, so scanners that never do never load ``cryptography``.
+
+The TLS layer is an ``ssl.SSLObject`` over memory BIOs, driven from the adapter's
+``data_received``: no second protocol object, no task, and the bytes that followed the client's
+SSLRequest in the same read are fed in first (``loop.start_tls`` cannot take those).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import secrets
+import ssl
+from typing import Final
+
+# The ciphers and versions MySQL 8.0 accepts by default (TLSv1.2 and TLSv1.3).
+MIN_VERSION: Final = ssl.TLSVersion.TLSv1_2
+
+
+class TlsError(Exception):
+    """The TLS handshake or record layer failed; the connection ends."""
+
+
+def make_context(server_version: str) -> ssl.SSLContext | None:
+    """A server context with a fresh MySQL-style certificate chain, or None without cryptography."""
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        return None
+
+    def name(kind: str) -> x509.Name:
+        cn = f"MySQL_Server_{server_version}_Auto_Generated_{kind}_Certificate"
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    # The data directory was initialised some weeks before "now", like the persona's uptime.
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
+        days=30 + secrets.randbelow(300), seconds=secrets.randbelow(86400)
+    )
+    end = start + datetime.timedelta(days=3650)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("CA"))
+        .issuer_name(name("CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("Server"))
+        .issuer_name(name("CA"))
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = (
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+        + cert.public_bytes(serialization.Encoding.PEM)
+        + ca.public_bytes(serialization.Encoding.PEM)
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = MIN_VERSION
+    _load_from_memory(context, pem)
+    return context
+
+
+def _load_from_memory(context: ssl.SSLContext, pem: bytes) -> None:
+    # ssl only loads certificates from paths, and the image's root filesystem is read-only: an
+    # anonymous in-memory file (memfd) gives a path that never touches a disk.
+    fd = os.memfd_create("tls", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, pem)
+        context.load_cert_chain(f"/proc/self/fd/{fd}")
+    finally:
+        os.close(fd)
+
+
+class TlsLayer:
+    """Server side of one TLS session over memory BIOs."""
+
+    __slots__ = ("_in", "_obj", "_out", "established")
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._in = ssl.MemoryBIO()
+        self._out = ssl.MemoryBIO()
+        self._obj = context.wrap_bio(self._in, self._out, server_side=True)
+        self.established = False
+
+    def feed(self, data: bytes) -> tuple[bytes, bytes, bool]:
+        """Ciphertext in; (plaintext, bytes to send back, whether the peer closed TLS).
+
+        Raises:
+            TlsError: the handshake or a record failed.
+        """
+        if data:
+            self._in.write(data)
+        closed = False
+        chunks: list[bytes] = []
+        try:
+            if not self.established:
+                with contextlib.suppress(ssl.SSLWantReadError):
+                    self._obj.do_handshake()
+                    self.established = True
+            while self.established:
+                try:
+                    chunk = self._obj.read(65536)
+                except ssl.SSLWantReadError:
+                    break
+                except ssl.SSLZeroReturnError:
+                    closed = True
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except ssl.SSLError as exc:
+            raise TlsError(exc.reason or type(exc).__name__) from None
+        return b"".join(chunks), self._out.read(), closed
+
+    def wrap(self, data: bytes) -> bytes:
+        """Plaintext out; the records to send."""
+        try:
+            self._obj.write(data)
+        except ssl.SSLError as exc:
+            raise TlsError(exc.reason or type(exc).__name__) from None
+        return self._out.read()
+
+    def version(self) -> str:
+        return self._obj.version() or ""
+
+    def cipher(self) -> str:
+        cipher = self._obj.cipher()
+        return cipher[0] if cipher else ""

@@ -1,0 +1,175 @@
+"""Keys survive upgrades: the chart reads its Secret back through `lookup`.
+
+A real cluster is not available here, so Helm talks to a minimal read-only Kubernetes API on
+loopback that serves discovery and one Secret. Helm's own client does the discovery and the GET;
+the test then checks that the rendered Secret carries the stored keys and generates only the
+missing ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import yaml
+from tests.chart.conftest import CHART, NAMESPACE, RELEASE, run_helm
+
+SECRET_NAME = f"{RELEASE}-keys"
+RESOURCES: dict[str, list[tuple[str, str, bool]]] = {
+    # group/version -> (plural, kind, namespaced): what the chart renders, for Helm's REST mapper.
+    "v1": [
+        ("secrets", "Secret", True),
+        ("services", "Service", True),
+        ("serviceaccounts", "ServiceAccount", True),
+        ("pods", "Pod", True),
+        ("namespaces", "Namespace", False),
+    ],
+    "apps/v1": [("deployments", "Deployment", True), ("daemonsets", "DaemonSet", True)],
+    "networking.k8s.io/v1": [("networkpolicies", "NetworkPolicy", True)],
+}
+
+
+class FakeApi(BaseHTTPRequestHandler):
+    secret: ClassVar[dict[str, Any]] = {}
+    requests: ClassVar[list[str]] = []
+
+    def log_message(self, format: str, *args: Any) -> None:
+        self.requests.append(self.path)
+
+    def _send(self, code: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        groups = [gv for gv in RESOURCES if "/" in gv]
+        if path == "/version":
+            self._send(200, {"major": "1", "minor": "30", "gitVersion": "v1.30.0"})
+        elif path == "/api":
+            self._send(200, {"kind": "APIVersions", "versions": ["v1"]})
+        elif path == "/apis":
+            self._send(
+                200,
+                {
+                    "kind": "APIGroupList",
+                    "apiVersion": "v1",
+                    "groups": [
+                        {
+                            "name": gv.split("/")[0],
+                            "versions": [{"groupVersion": gv, "version": gv.split("/")[1]}],
+                            "preferredVersion": {"groupVersion": gv, "version": gv.split("/")[1]},
+                        }
+                        for gv in groups
+                    ],
+                },
+            )
+        elif path == "/api/v1" or path.removeprefix("/apis/") in groups:
+            gv = "v1" if path == "/api/v1" else path.removeprefix("/apis/")
+            self._send(
+                200,
+                {
+                    "kind": "APIResourceList",
+                    "groupVersion": gv,
+                    "resources": [
+                        {"name": n, "kind": k, "namespaced": ns, "verbs": ["get", "list"]}
+                        for n, k, ns in RESOURCES[gv]
+                    ],
+                },
+            )
+        elif self.secret and path == f"/api/v1/namespaces/{NAMESPACE}/secrets/{SECRET_NAME}":
+            self._send(200, self.secret)
+        else:
+            self._send(
+                404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
+            )
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Path]:
+    """A kubeconfig pointing at the fake API; the stored Secret is set per test."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    config = tmp_path / "kubeconfig"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {"name": "c", "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}
+                ],
+                "users": [{"name": "u", "user": {"token": "test"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "c",
+            }
+        )
+    )
+    config.chmod(0o600)
+    FakeApi.requests.clear()
+    try:
+        yield config
+    finally:
+        server.shutdown()
+        server.server_close()
+        FakeApi.secret = {}
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_upgrade_keeps_stored_keys_and_fills_in_missing_ones(helm: str, api: Path) -> None:
+    stored = {
+        "ssh_host_ed25519_key": _b64("stored ed25519 key"),
+        "tls.crt": _b64("stored certificate"),
+        "tls.key": _b64("stored certificate key"),
+    }
+    FakeApi.secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        # As the first install left it, with Helm's ownership marks.
+        "metadata": {
+            "name": SECRET_NAME,
+            "namespace": NAMESPACE,
+            "labels": {"app.kubernetes.io/managed-by": "Helm"},
+            "annotations": {
+                "meta.helm.sh/release-name": RELEASE,
+                "meta.helm.sh/release-namespace": NAMESPACE,
+            },
+        },
+        "type": "Opaque",
+        "data": stored,
+    }
+    proc = run_helm(
+        helm,
+        "template",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        NAMESPACE,
+        "--kubeconfig",
+        str(api),
+        "--dry-run=server",
+        "--disable-openapi-validation",
+        "--show-only",
+        "templates/keys-secret.yaml",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert any(SECRET_NAME in r for r in FakeApi.requests), "Helm never looked the Secret up"
+    data = yaml.safe_load(proc.stdout)["data"]
+    for key, value in stored.items():
+        assert data[key] == value, key
+    # Keys the stored Secret lacked (a decoy enabled later) are generated, not left empty.
+    for key in ("ssh_host_ecdsa_key", "ssh_host_rsa_key"):
+        assert base64.b64decode(data[key]).startswith(b"-----BEGIN "), key

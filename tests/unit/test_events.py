@@ -1,0 +1,137 @@
+"""The event stream: catalogue, schema and docs agree; attacker bytes always give valid lines."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.conftest import validate_event
+
+from honeypods import events
+
+
+def test_committed_schema_matches_catalogue() -> None:
+    committed = json.loads(events.SCHEMA_PATH.read_text())
+    assert committed == events.json_schema(), "run `make docs` to regenerate the schema"
+
+
+def test_committed_docs_match_catalogue() -> None:
+    assert events.DOCS_PATH.read_text() == events.markdown(), "run `make docs`"
+
+
+def test_every_catalogue_entry_is_documented() -> None:
+    docs = events.DOCS_PATH.read_text()
+    for action in events.CATALOGUE:
+        assert f"### `{action}`" in docs
+
+
+def test_alert_events_name_a_honeypod_rule_and_diagnostics_never_do() -> None:
+    for action, spec in events.CATALOGUE.items():
+        if action.startswith("honeypods."):
+            assert spec.kind in ("state", "event"), action
+        else:
+            assert spec.kind == "alert", action
+
+
+def test_uncatalogued_action_and_undeclared_field_are_refused(captured) -> None:
+    with pytest.raises(KeyError):
+        events.emit("no.such.event", "runner")
+    with pytest.raises(ValueError, match="not declared"):
+        events.emit("honeypods.warning", "runner", {"user.name": "x"})
+    with pytest.raises(ValueError, match="needs a rule"):
+        events.emit("portscan.scan", "portscan", {"source.ip": "127.0.0.1"})
+    assert captured.flat == []
+
+
+def test_clip_bounds_and_flags() -> None:
+    text, cut = events.clip(b"a" * 5000, 100)
+    assert len(text) == 100
+    assert cut
+    text, cut = events.clip(b"\xff\xfe ok", 100)
+    assert text == "\\xff\\xfe ok"
+    assert not cut
+    # A lone surrogate (what surrogateescape decoding leaves) is escaped, not emitted raw.
+    text, _ = events.clip("a\udcffb")
+    assert text == "a\\udcffb"
+    text.encode("utf-8")
+
+
+def _line_for(payload: bytes) -> str:
+    out = io.StringIO()
+    events.configure_logging(out)
+    try:
+        events.emit(
+            "portscan.payload",
+            "portscan",
+            {
+                "honeypod.session": "s",
+                "source.ip": "127.0.0.1",
+                "source.port": 1,
+                "destination.ip": "127.0.0.1",
+                "destination.port": 2,
+                "network.transport": "tcp",
+                "portscan.payload": events.clip_text(payload, events.LONG_TEXT_CAP),
+                "portscan.payload_hex": events.to_hex(payload),
+                "portscan.payload_bytes": len(payload),
+                "portscan.truncated": len(payload) > events.LONG_TEXT_CAP,
+            },
+            rule="honeypod.ip.enum",
+        )
+    finally:
+        events.configure_logging()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'line one\nline two\r\n"quoted" \\ back',
+        b"\x1b[31mred\x1b[0m \x1b]0;title\x07",
+        b"\xff\xfe\xc3\x28 invalid utf-8 \xed\xa0\x80",
+        b"\x00\x01\x02 nul and controls \x7f",
+        "unicode \u2028 separators \u2029 and emoji \U0001f600".encode(),
+    ],
+)
+def test_attacker_bytes_come_out_as_one_valid_json_line(payload: bytes) -> None:
+    out = _line_for(payload)
+    assert out.endswith("\n")
+    assert out.count("\n") == 1
+    # ensure_ascii: the line is pure ASCII, so no terminal or log viewer interprets it.
+    assert out.isascii()
+    doc = json.loads(out)
+    validate_event(doc)
+    assert bytes.fromhex(doc["portscan"]["payload_hex"]) == payload
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2048))
+def test_any_bytes_give_a_valid_line(payload: bytes) -> None:
+    doc = json.loads(_line_for(payload))
+    validate_event(doc)
+
+
+def test_a_line_never_exceeds_the_cap() -> None:
+    big = "x" * (events.MAX_LINE_BYTES * 2)
+    line = events.render(
+        {
+            "@timestamp": "2026-01-01T00:00:00.000000Z",
+            "event.action": "honeypods.log",
+            "message": big,
+        }
+    )
+    assert len(line) <= events.MAX_LINE_BYTES
+    assert json.loads(line)["honeypod"]["oversize"] is True
+
+
+def test_library_logs_are_routed_into_the_stream(captured) -> None:
+    import logging
+
+    events.configure_logging()
+    logging.getLogger("asyncio").warning("socket.accept() out of system resource %s", "x")
+    routed = captured.of("honeypods.log")
+    assert routed
+    assert routed[-1]["log.logger"] == "asyncio"
+    assert "out of system resource x" in routed[-1]["message"]
