@@ -23,7 +23,11 @@ import datetime
 import html
 import importlib.resources
 import ipaddress
+import os
 import ssl
+import subprocess
+import sys
+import tempfile
 import time
 from asyncio import sslproto
 from collections.abc import Callable, Coroutine, Generator, Mapping
@@ -1105,14 +1109,8 @@ def make_ssl_context(config: WebConfig, sni: dict[int, str]) -> ssl.SSLContext:
     if config.tls_cert and config.tls_key:
         ctx.load_cert_chain(config.tls_cert, config.tls_key)
     else:
-        import tempfile
-
-        cert, key = generate_certificate(config.tls_common_name, config.tls_sans)
-        with tempfile.TemporaryDirectory() as tmp:
-            cert_path, key_path = Path(tmp, "cert.pem"), Path(tmp, "key.pem")
-            cert_path.write_bytes(cert)
-            key_path.write_bytes(key)
-            ctx.load_cert_chain(cert_path, key_path)
+        cert, key = _generate_elsewhere(config.tls_common_name, config.tls_sans)
+        _load_in_memory(ctx, cert, key)
 
     def on_sni(sslobj: Any, name: str | None, _ctx: ssl.SSLContext) -> None:
         if name:
@@ -1120,6 +1118,42 @@ def make_ssl_context(config: WebConfig, sni: dict[int, str]) -> ssl.SSLContext:
 
     ctx.sni_callback = on_sni
     return ctx
+
+
+def _generate_elsewhere(common_name: str, sans: tuple[str, ...]) -> tuple[bytes, bytes]:
+    """``generate_certificate`` in a child process: importing cryptography would keep about
+    9 MiB resident in the decoy for the rest of its life, for one use at start."""
+    out = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
+        [sys.executable, "-m", "honeypods.web", common_name, *sans],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    cert, _, key = out.partition(b"\0")
+    return cert, key
+
+
+def _load_in_memory(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
+    """Load a PEM pair that exists only in memory: the image's root filesystem is read-only and
+    has no /tmp, and ssl only loads certificates from paths (memfd gives one)."""
+    if not hasattr(os, "memfd_create"):  # not Linux: a private temporary directory will do
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "cert.pem").write_bytes(cert)
+            Path(tmp, "key.pem").write_bytes(key)
+            ctx.load_cert_chain(Path(tmp, "cert.pem"), Path(tmp, "key.pem"))
+        return
+    fds: list[int] = []
+    try:
+        for name, data in (("cert", cert), ("key", key)):
+            fd = os.memfd_create(name)
+            fds.append(fd)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        ctx.load_cert_chain(f"/proc/self/fd/{fds[0]}", f"/proc/self/fd/{fds[1]}")
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def generate_certificate(common_name: str, sans: tuple[str, ...]) -> tuple[bytes, bytes]:
@@ -1267,3 +1301,9 @@ async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: i
     running = Running(guard, servers, addresses)
     running.cleanups.append(server.cancel_tasks)
     return running
+
+
+if __name__ == "__main__":
+    # The child side of _generate_elsewhere: certificate and key PEM on stdout, NUL between.
+    _cert, _key = generate_certificate(sys.argv[1], tuple(sys.argv[2:]))
+    sys.stdout.buffer.write(_cert + b"\0" + _key)
