@@ -150,6 +150,10 @@ _FAST_LINE: Final = re.compile(
     rb"([A-Z_-]+) (/[\x21-\x22\x24-\x7e\x80-\xff]*) HTTP/1\.([0-9]{1,3})\r?\n"
 )
 _FAST_HEADER: Final = re.compile(rb"([A-Za-z0-9-]+): *([^\x00\r\n]*?) *\r?\n")
+_FAST_HEAD: Final = re.compile(
+    rb"([A-Z_-]+) (/[\x21-\x22\x24-\x7e\x80-\xff]*) HTTP/1\.([0-9]{1,3})\r\n"
+    rb"((?:[A-Za-z0-9-]+:[^\x00\r\n]*\r\n)*)\r\n"
+)
 
 _LINE_OK, _LINE_AGAIN, _LINE_BAD, _LINE_VERSION, _LINE_BAD_09 = range(5)
 
@@ -678,6 +682,13 @@ class RequestReader:
             return None
         progress = self._progress
         if progress is None:
+            # The usual request: a whole, plain head inside the current buffer.
+            m = _FAST_HEAD.match(buf)
+            if m is not None and m.end() <= self._bend:
+                fast = self._fast(m)
+                if fast is not None:
+                    return fast
+        if progress is None:
             progress = self._request_line()
             if progress is None:
                 return None
@@ -688,6 +699,35 @@ class RequestReader:
                 return req
             self._progress = progress
         return self._header_lines(progress)
+
+    def _fast(self, m: re.Match[bytes]) -> Request | None:
+        buf = self.buf
+        end = m.end()
+        line = _Line(
+            method=bytes(m.group(1)),
+            target=bytes(m.group(2)),
+            major=1,
+            minor=int(m.group(3)),
+            version=b"HTTP/1." + m.group(3),
+            end=m.start(4),
+        )
+        line.raw_target = line.target
+        path = normalize_path(line.target)
+        if path is None:
+            return None  # the slow path gives this error exactly as nginx does
+        line.path = path
+        headers: list[tuple[bytes, bytes]] = []
+        for raw in bytes(m.group(4)).split(b"\r\n")[:-1]:
+            name, _, value = raw.partition(b":")
+            headers.append((name, value.strip(b" ")))
+        self.consumed_head = bytes(buf[:end])
+        try:
+            req = self._make(line, headers, 0, end)
+        except ProtocolError:
+            del self.buf[:end]
+            raise
+        self._consume(end, self._bend, self._nbusy)
+        return req
 
     def _request_line(self) -> _Progress | None:
         buf = self.buf
