@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: run test deps venv lint typecheck docs unit integration bench images chart-lint chart-test clean
+.PHONY: run test deps venv lint lint-images typecheck docs unit integration bench images chart-lint chart-test clean
 
 # All four decoys on 127.0.0.1, unprivileged ports, JSON events on stdout. Ctrl-C stops them.
 # Make's own output goes to stderr so that stdout holds only the events.
@@ -28,9 +28,16 @@ $(VENV)/.installed: pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e '.[all,test,dev]' >&2
 	@touch $@
 
-lint: venv
+lint: venv lint-images
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+
+# Dockerfiles, workflows and shell scripts (the linters come with the dev extra).
+lint-images: venv
+	$(BIN)/hadolint images/*/Dockerfile
+	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/zizmor --offline --no-progress --quiet .github/workflows
+	$(BIN)/shellcheck scripts/*.sh
 
 typecheck: venv
 	$(BIN)/mypy
@@ -45,6 +52,11 @@ unit: venv
 
 integration: venv
 	$(BIN)/python -m pytest tests/integration
+
+# honeypods-<decoy>:dev for each decoy, on the stand-in distroless base; starts dockerd if none runs.
+# Images whose inputs are unchanged are reused. IMAGES="web mysql" builds only those.
+images: venv
+	PYTHON=$(BIN)/python bash scripts/build-images.sh $(IMAGES)
 
 # Lints the chart with Helm 3 and Helm 4 for every ci/*-values.yaml, strictly (schema included).
 chart-lint: deps

@@ -20,8 +20,10 @@ import dataclasses
 import ipaddress
 import math
 import os
+import re
 import types
 import typing
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +54,19 @@ class Common:
     log_level: str = "warning"
     # Seconds between honeypods.summary events with exact counts; 0 turns them off.
     summary_interval: float = 300.0
+    # Event loop: `uvloop` (faster; asyncio's is used when uvloop is not installed) or `asyncio`.
+    event_loop: str = "uvloop"
+    # Direct alerting, for clusters without Prometheus: an Alertmanager base URL
+    # (http://alertmanager.monitoring:9093) whose API v2 gets every alert event. Empty: off.
+    alertmanager_url: str = ""
+    # Direct alerting: a URL that gets alert events POSTed as JSON {"events": [...]}. Empty: off.
+    webhook_url: str = ""
+    # Extra labels on alerts posted to Alertmanager: name=value, comma-separated.
+    alert_labels: tuple[str, ...] = ()
+    # Alert events waiting to be posted, per destination; beyond it the oldest are dropped.
+    alert_queue_size: int = 10000
+    # Seconds one request to the Alertmanager or webhook may take.
+    alert_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -258,6 +273,45 @@ def _check_host(name: str, host: str) -> None:
         raise ConfigError(f"{name}={host!r}: expected an IP address such as 0.0.0.0") from None
 
 
+# Prometheus label names; the alerting module sets these itself.
+_LABEL_NAME: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_OWN_LABELS: Final = frozenset({"alertname", "decoy", "pod", "severity", "source_ip"})
+
+
+def _check_url(name: str, url: str) -> None:
+    if not url:
+        return
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name}: an http:// or https:// URL with a host")
+    if port == 0 or parts.fragment or any(c.isspace() for c in url):
+        raise ConfigError(f"{name}: malformed URL")
+
+
+def _check_alerting(c: Common) -> None:
+    _check_url("HONEYPODS_ALERTMANAGER_URL", c.alertmanager_url)
+    _check_url("HONEYPODS_WEBHOOK_URL", c.webhook_url)
+    for item in c.alert_labels:
+        label, sep, value = item.partition("=")
+        if not sep or not _LABEL_NAME.match(label) or label.startswith("__") or not value:
+            raise ConfigError(f"HONEYPODS_ALERT_LABELS: {item!r} is not name=value")
+        if label in _OWN_LABELS:
+            raise ConfigError(f"HONEYPODS_ALERT_LABELS: {label} is set by the decoy itself")
+    if not 1 <= c.alert_queue_size <= 1_000_000:
+        raise ConfigError("HONEYPODS_ALERT_QUEUE_SIZE: 1 to 1000000")
+    if not 0 < c.alert_timeout <= 60:
+        raise ConfigError("HONEYPODS_ALERT_TIMEOUT: more than 0, at most 60 seconds")
+
+
+def alert_labels(c: Common) -> dict[str, str]:
+    """HONEYPODS_ALERT_LABELS as a mapping."""
+    return dict(item.partition("=")[::2] for item in c.alert_labels)
+
+
 def _validate(settings: Settings) -> None:
     c = settings.common
     _check_host("HONEYPODS_HOST", c.host)
@@ -267,8 +321,11 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             f"HONEYPODS_LOG_LEVEL={c.log_level!r}: one of debug, info, warning, error"
         )
+    if c.event_loop not in ("uvloop", "asyncio"):
+        raise ConfigError(f"HONEYPODS_EVENT_LOOP={c.event_loop!r}: uvloop or asyncio")
     if c.summary_interval < 0:
         raise ConfigError("HONEYPODS_SUMMARY_INTERVAL must be 0 (off) or positive")
+    _check_alerting(c)
     used: dict[int, str] = {}
     if c.metrics_port:
         used[c.metrics_port] = "HONEYPODS_METRICS_PORT"

@@ -499,12 +499,24 @@ def _encode(doc: Mapping[str, Any]) -> str:
     return _ascii_encode(doc)
 
 
-def render(flat: Mapping[str, Any]) -> str:
-    """Turn a flat dotted event into one JSON line of at most MAX_LINE_BYTES bytes."""
-    line = _encode(_nest(flat))
+def _flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and not key.startswith("@") and name not in _DICT_FIELDS:
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def render_doc(doc: Mapping[str, Any]) -> str:
+    """Turn a nested event into one JSON line of at most MAX_LINE_BYTES bytes."""
+    line = _encode(doc)
     if len(line) <= MAX_LINE_BYTES:
         return line
     # Keep the identity of the event, drop the bulky attacker-controlled fields.
+    flat = _flatten(doc)
     keep = {
         k: v
         for k, v in flat.items()
@@ -514,9 +526,22 @@ def render(flat: Mapping[str, Any]) -> str:
     return _encode(_nest(keep))
 
 
+def render(flat: Mapping[str, Any]) -> str:
+    """``render_doc`` for an event given with dotted keys."""
+    return render_doc(_nest(flat))
+
+
 _host_name = os.environ.get("HONEYPODS_HOST_NAME") or socket.gethostname()
-# Observers see each flat event before it is written: metrics count them, tests collect them.
+# Observers see each event, with dotted keys, before it is written (tests collect them). The flat
+# form is only built while an observer is registered: production has none.
 _observers: list[Callable[[Mapping[str, Any]], None]] = []
+# The metrics hook: (decoy, action, rule, outcome) for every event, with no dict to build.
+_counter: Callable[[str, str, str | None, str | None], None] | None = None
+
+
+def set_counter(fn: Callable[[str, str, str | None, str | None], None] | None) -> None:
+    global _counter  # noqa: PLW0603 - one process-wide metrics hook
+    _counter = fn
 
 
 def add_observer(fn: Callable[[Mapping[str, Any]], None]) -> None:
@@ -526,6 +551,14 @@ def add_observer(fn: Callable[[Mapping[str, Any]], None]) -> None:
 def remove_observer(fn: Callable[[Mapping[str, Any]], None]) -> None:
     _observers.remove(fn)
 
+
+# Fields whose value is itself an object (headers maps, counts): kept whole when flattening.
+_DICT_FIELDS: Final = frozenset(
+    name
+    for spec in CATALOGUE.values()
+    for name, (schema, _doc) in spec.fields.items()
+    if schema.get("type") == "object"
+)
 
 _ALLOWED: Final[Mapping[str, frozenset[str]]] = {
     action: frozenset(spec.fields) | frozenset(CONNECTION_FIELDS) | frozenset(BASE_FIELDS)
@@ -548,11 +581,8 @@ def validate_fields(action: str, fields: Mapping[str, Any]) -> EventSpec:
 
 
 def _finish(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> str:
-    """The structlog processor chain's last step: observers, then the JSON line."""
-    flat = event_dict["_flat"]
-    for observer in _observers:
-        observer(flat)
-    return render(flat)
+    """The structlog processor chain's last step: the JSON line."""
+    return render_doc(event_dict["_doc"])
 
 
 def _configure_structlog(stream: TextIO) -> None:
@@ -594,22 +624,48 @@ def emit(
     """
     fields = fields or {}
     spec = validate_fields(action, fields)
-    flat: dict[str, Any] = {
-        "@timestamp": _timestamp(time.time()),
-        "log.level": level,
-        "event.action": action,
-        "event.kind": spec.kind,
-        "event.dataset": f"honeypods.{decoy}",
-        "honeypod.decoy": decoy,
-        "honeypod.schema": SCHEMA_VERSION,
-        "host.name": _host_name,
+    kind = spec.kind
+    now = _timestamp(time.time())
+    # Built nested from the start: this runs for every event on every connection.
+    doc: dict[str, Any] = {
+        "@timestamp": now,
+        "log": {"level": level},
+        "event": {"action": action, "kind": kind, "dataset": f"honeypods.{decoy}"},
+        "honeypod": {"decoy": decoy, "schema": SCHEMA_VERSION},
+        "host": {"name": _host_name},
     }
-    if spec.kind == "alert":
+    if kind == "alert":
         if rule is None:
             raise ValueError(f"alert event {action!r} needs a rule name")
-        flat["rule.name"] = rule
-    flat.update(fields)
-    _log.msg(_flat=flat)
+        doc["rule"] = {"name": rule}
+    for key, value in fields.items():
+        path = _PATHS.get(key) or _path(key)
+        node = doc
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            node = child
+        node[path[-1]] = value
+    if _counter is not None:
+        _counter(decoy, action, rule, fields.get("event.outcome"))
+    if _observers:
+        flat: dict[str, Any] = {
+            "@timestamp": now,
+            "log.level": level,
+            "event.action": action,
+            "event.kind": kind,
+            "event.dataset": f"honeypods.{decoy}",
+            "honeypod.decoy": decoy,
+            "honeypod.schema": SCHEMA_VERSION,
+            "host.name": _host_name,
+        }
+        if rule is not None and kind == "alert":
+            flat["rule.name"] = rule
+        flat.update(fields)
+        for observer in _observers:
+            observer(flat)
+    _log.msg(_doc=doc)
 
 
 # -- stdlib logging ---------------------------------------------------------------------------------

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import secrets
+import socket
 import time
 import traceback
 import typing
@@ -139,9 +141,7 @@ class Session:
             self.reason = reason
         transport = self.transport
         if not transport.is_closing():
-            pending = isinstance(transport, asyncio.WriteTransport) and (
-                transport.get_write_buffer_size() > 0
-            )
+            pending = transport.get_write_buffer_size() > 0
             transport.close()
             if pending:
                 # A peer that never reads would keep a closing transport alive forever.
@@ -251,9 +251,12 @@ class GuardTransport(asyncio.Transport):
 class GuardProtocol(asyncio.Protocol):
     """The protocol asyncio's server talks to; owns one ``Session`` and the inner protocol."""
 
-    def __init__(self, guard: Guard, inner_factory: InnerFactory) -> None:
+    def __init__(
+        self, guard: Guard, inner_factory: InnerFactory, peer: tuple[str, int] | None = None
+    ) -> None:
         self.guard = guard
         self.inner_factory = inner_factory
+        self.peer = peer
         self.inner: asyncio.BaseProtocol | None = None
         self.session: Session | None = None
         self.timer: asyncio.TimerHandle | None = None
@@ -261,9 +264,12 @@ class GuardProtocol(asyncio.Protocol):
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP servers only
+        # A TCP transport, asyncio's or uvloop's (which is not an asyncio.Transport subclass).
+        transport = typing.cast(asyncio.Transport, transport)
         guard = self.guard
-        peer = _addr(transport.get_extra_info("peername"))
+        # From accept() when we accepted it: a peer that resets at once (a connect scan) has no
+        # peer name left to ask for by the time the transport exists.
+        peer = self.peer or _addr(transport.get_extra_info("peername"))
         local = _addr(transport.get_extra_info("sockname"))
         session = Session(guard, transport, peer, local)
         self.session = session
@@ -363,9 +369,12 @@ class GuardProtocol(asyncio.Protocol):
     # -- timers -------------------------------------------------------------------------------------
 
     def _arm(self, session: Session) -> None:
+        # Timers are relative (call_later): the stamps are time.monotonic(), and an event loop's
+        # own clock (libuv's, under uvloop) need not share its origin.
         limits = self.guard.limits
         due = min(session.last_activity + limits.idle_timeout, session.started + limits.deadline)
-        self.timer = asyncio.get_running_loop().call_at(due, self._check_timers)
+        delay = max(0.0, due - time.monotonic())
+        self.timer = asyncio.get_running_loop().call_later(delay, self._check_timers)
 
     def _check_timers(self) -> None:
         # One timer per connection, re-armed lazily: data_received only stamps the time, so the
@@ -402,6 +411,7 @@ def _addr(sockaddr: Any) -> tuple[str, int]:
 
 
 InnerFactory = Callable[[Session], asyncio.BaseProtocol]
+ProtocolFactory = Callable[..., asyncio.Protocol]
 StreamHandler = Callable[[Session, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -431,13 +441,15 @@ class Guard:
         # Exact counts since start, for honeypods.summary: accepted, and closed per reason.
         self.counts: Counter[str] = Counter()
 
-    def protocol_factory(self, inner: InnerFactory) -> Callable[[], asyncio.Protocol]:
-        """A factory for ``loop.create_server`` that guards each connection of ``inner``."""
-        return lambda: GuardProtocol(self, inner)
+    def protocol_factory(self, inner: InnerFactory) -> ProtocolFactory:
+        """A factory for ``listen`` (or ``loop.create_server``) guarding each connection."""
 
-    def stream_factory(
-        self, handler: StreamHandler, *, limit: int = 1 << 16
-    ) -> Callable[[], asyncio.Protocol]:
+        def factory(peer: tuple[str, int] | None = None) -> asyncio.Protocol:
+            return GuardProtocol(self, inner, peer)
+
+        return factory
+
+    def stream_factory(self, handler: StreamHandler, *, limit: int = 1 << 16) -> ProtocolFactory:
         """A factory running ``handler(session, reader, writer)`` per connection.
 
         When the handler returns, the connection is closed with the session's reason (``eof``
@@ -512,7 +524,93 @@ class Running:
                 await asyncio.wait_for(server.wait_closed(), 1.0)
 
 
-def addresses_of(server: asyncio.Server) -> list[str]:
+# accept() errors that mean "out of descriptors or memory": pause accepting, as asyncio does.
+_RESOURCE_ERRNOS: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+RESOURCE_PAUSE: Final = 1.0
+
+
+class Acceptor:
+    """One listening socket whose connections go through a guard.
+
+    It accepts itself rather than through ``loop.create_server``, so that the peer's address comes
+    from ``accept()``: uvloop asks the socket for it later, and a connect scan's RST has erased it
+    by then. Each accepted socket is handed to ``loop.connect_accepted_socket``.
+    """
+
+    def __init__(self, factory: ProtocolFactory, sock: socket.socket) -> None:
+        self.factory = factory
+        self.sock = sock
+        self.sockets = [sock]
+        self.loop = asyncio.get_running_loop()
+        self.closed = False
+        self.pending: set[asyncio.Task[None]] = set()
+        self.loop.add_reader(sock.fileno(), self._accept)
+
+    def _accept(self) -> None:
+        # At most BACKLOG per wake-up, like asyncio, so a flood cannot starve the loop.
+        for _ in range(BACKLOG):
+            try:
+                conn, addr = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except ConnectionAbortedError:
+                continue
+            except OSError as exc:
+                if exc.errno in _RESOURCE_ERRNOS:
+                    events.emit(
+                        "honeypods.warning",
+                        "runner",
+                        {"error.message": f"accept paused for 1 s: {exc.strerror}"},
+                        level="warning",
+                    )
+                    self.loop.remove_reader(self.sock.fileno())
+                    self.loop.call_later(RESOURCE_PAUSE, self._resume)
+                return
+            conn.setblocking(False)
+            task = self.loop.create_task(self._connect(conn, _addr(addr)))
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
+
+    def _resume(self) -> None:
+        if not self.closed:
+            self.loop.add_reader(self.sock.fileno(), self._accept)
+
+    async def _connect(self, conn: socket.socket, peer: tuple[str, int]) -> None:
+        try:
+            await self.loop.connect_accepted_socket(lambda: self.factory(peer), conn)
+        except OSError:
+            conn.close()  # reset before the transport existed: nothing was accepted to log
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
+
+    async def wait_closed(self) -> None:
+        return
+
+
+async def listen(factory: ProtocolFactory, host: str, port: int) -> Acceptor:
+    """Listen on host:port (port 0 picks one) with ``factory`` from ``Guard.protocol_factory``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6 and host == "::":
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # dual stack
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return Acceptor(factory, sock)
+
+
+def addresses_of(server: Any) -> list[str]:
     out = []
     for sock in server.sockets:
         host, port = sock.getsockname()[:2]

@@ -86,6 +86,28 @@ def _child(metric: Any, *labels: str) -> Any:
     return child
 
 
+# The alerts each decoy can raise. Their series are created at 0 when the decoy starts: a counter
+# that only appears at its first event hides that event from increase() and rate(), so a dashboard
+# would show nothing for a single ping (Prometheus' instrumentation guide: avoid missing metrics).
+DECOY_RULES: Final[Mapping[str, tuple[str, ...]]] = {
+    "portscan": ("honeypod.ip.enum", "honeypod.port.scan", "honeypod.network.ssh"),
+    "web": ("honeypod.fake.svc",),
+    "mysql": ("honeypod.vuln.svc",),
+    "ssh": ("honeypod.network.ssh",),
+}
+
+
+def declare(decoy: str) -> None:
+    """Create the decoy's counters at 0 (connections, alert events, login attempts)."""
+    _child(CONNECTIONS, decoy)
+    _child(ACTIVE, decoy)
+    for rule in DECOY_RULES.get(decoy, ()):
+        _child(ALERTS, decoy, rule)
+    if decoy != "portscan":
+        for outcome in ("success", "failure"):
+            _child(LOGINS, decoy, outcome)
+
+
 def connection_opened(decoy: str) -> None:
     _child(CONNECTIONS, decoy).inc()
     _child(ACTIVE, decoy).inc()
@@ -98,16 +120,23 @@ def connection_closed(decoy: str, reason: str) -> None:
         _child(ERRORS, decoy, reason).inc()
 
 
-def observe(event: Mapping[str, Any]) -> None:
-    """Event observer: counts every event written (see ``events.add_observer``)."""
-    decoy = event["honeypod.decoy"]
-    action = event["event.action"]
+def count(decoy: str, action: str, rule: str | None, outcome: str | None) -> None:
+    """Events hook (``events.set_counter``): counts every event written."""
     _child(EVENTS, decoy, action).inc()
-    rule = event.get("rule.name")
     if rule is not None:
         _child(ALERTS, decoy, rule).inc()
     if action.endswith(".login"):
-        _child(LOGINS, decoy, event.get("event.outcome", "failure")).inc()
+        _child(LOGINS, decoy, outcome or "failure").inc()
+
+
+def observe(event: Mapping[str, Any]) -> None:
+    """The same, for an event with dotted keys (as tests capture them)."""
+    count(
+        event["honeypod.decoy"],
+        event["event.action"],
+        event.get("rule.name"),
+        event.get("event.outcome"),
+    )
 
 
 # -- HTTP endpoint ----------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from typing import Any, Final
 
 from honeypods import events
 from honeypods.config import MysqlConfig
-from honeypods.guard import Guard, Limits, Running, Session, addresses_of
+from honeypods.guard import Guard, Limits, Running, Session, addresses_of, listen
 from honeypods.mysql_codec import (
     NEED_DATA,
     SERVER_CAPABILITIES,
@@ -687,10 +687,9 @@ async def start(
     """
     del metrics_port
     guard = Guard(DECOY, limits, RULE)
-    loop = asyncio.get_running_loop()
     holder: list[Server] = []
     factory = guard.protocol_factory(lambda session: MysqlProtocol(session, holder[0]))
-    server = await loop.create_server(factory, host, config.port, backlog=4096, reuse_address=True)
+    server = await listen(factory, host, config.port)
     addresses = addresses_of(server)
     port = int(addresses[0].rsplit(":", 1)[1]) if addresses else config.port
     holder.append(Server.from_config(config, port))

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from honeypods import events
 from honeypods.config import PortscanConfig
-from honeypods.guard import BACKLOG, Guard, Limits, Running, Session, addresses_of
+from honeypods.guard import Guard, Limits, Running, Session, addresses_of, listen
 
 DECOY: Final = "portscan"
 RULE_CONTACT: Final = "honeypod.ip.enum"
@@ -207,12 +207,11 @@ async def start(
         max_sources=config.scan_max_sources,
     )
     factory = guard.protocol_factory(lambda session: Listener(session, config, detector))
-    loop = asyncio.get_running_loop()
     servers: list[Any] = []
     addresses: list[str] = []
     try:
         for port in config.ports:
-            server = await loop.create_server(factory, host, port, backlog=BACKLOG)
+            server = await listen(factory, host, port)
             servers.append(server)
             addresses += addresses_of(server)
     except BaseException:

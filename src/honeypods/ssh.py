@@ -45,7 +45,7 @@ from asyncssh.public_key import get_public_key_algs
 
 from honeypods import events, ssh_persona
 from honeypods.config import SshConfig, parse_max_startups
-from honeypods.guard import Guard, Limits, Running, Session, addresses_of
+from honeypods.guard import Guard, Limits, Running, Session, addresses_of, listen
 
 DECOY: Final = "ssh"
 RULE: Final = "honeypod.network.ssh"
@@ -776,5 +776,5 @@ async def start(config: SshConfig, *, limits: Limits, host: str, metrics_port: i
     factory: Callable[[], asyncio.Protocol] = guard.protocol_factory(
         lambda session: Gate(session, policy)
     )
-    server = await loop.create_server(factory, host, config.port, backlog=4096, reuse_address=True)
+    server = await listen(factory, host, config.port)
     return Running(guard, [server], addresses_of(server))

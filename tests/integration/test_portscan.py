@@ -51,6 +51,8 @@ def test_nmap_connect_scan_gives_one_scan_event_naming_the_ports(decoy_process) 
     connects = proc.of("session.connect")
     assert {e["destination"]["port"] for e in connects} == set(ports)
     assert all(e["rule"]["name"] == "honeypod.ip.enum" for e in connects)
+    # nmap resets each connection at once: the address must come from accept(), not later.
+    assert {(e["source"]["ip"], e["source"]["port"] > 0) for e in connects} == {("127.0.0.1", True)}
     assert docs
 
 

@@ -45,6 +45,7 @@ def test_environment_and_overrides() -> None:
         ({"HONEYPODS_PORTSCAN_SCAN_THRESHOLD": "1"}, "at least 2"),
         ({"HONEYPODS_PORTSCAN_PORTS": "9478"}, "already used by HONEYPODS_METRICS_PORT"),
         ({"HONEYPODS_LOG_LEVEL": "loud"}, "HONEYPODS_LOG_LEVEL"),
+        ({"HONEYPODS_EVENT_LOOP": "trio"}, "uvloop or asyncio"),
         ({"HONEYPODS_PORTSCAN_THRESHOLD": "4"}, "unknown setting"),
     ],
 )

@@ -273,6 +273,9 @@ containers:
         value: {{ $v.logLevel | quote }}
       - name: HONEYPODS_SUMMARY_INTERVAL
         value: {{ $v.summaryInterval | toString | quote }}
+      {{- with (include "honeypods.directAlertingEnv" $root | trim) }}
+      {{- . | nindent 6 }}
+      {{- end }}
       {{- with .env }}
       {{- toYaml . | nindent 6 }}
       {{- end }}
@@ -280,6 +283,11 @@ containers:
       - name: {{ $name }}
         value: {{ $value | toString | quote }}
       {{- end }}
+    {{- with $v.directAlerting.secretName }}
+    envFrom:
+      - secretRef:
+          name: {{ . }}
+    {{- end }}
     securityContext:
       {{- if .sensor }}
       {{- /* The documented exception: raw sockets need CAP_NET_RAW, and only root can use an added capability (Kubernetes sets no ambient capabilities). */}}
@@ -334,5 +342,29 @@ labels:
 {{- with .root.Values.podAnnotations }}
 annotations:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+honeypods.directAlertingEnv: the direct-alerting settings (values directAlerting) as EnvVars;
+the alerts carry the namespace label, as the PrometheusRule's do.
+*/}}
+{{- define "honeypods.directAlertingEnv" -}}
+{{- $a := .Values.directAlerting }}
+{{- if or $a.alertmanagerUrl $a.webhookUrl $a.secretName }}
+{{- with $a.alertmanagerUrl }}
+- name: HONEYPODS_ALERTMANAGER_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $a.webhookUrl }}
+- name: HONEYPODS_WEBHOOK_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- $labels := list }}
+{{- range $k, $v := merge (dict) $a.labels (dict "namespace" (include "honeypods.namespace" .)) }}
+{{- $labels = append $labels (printf "%s=%s" $k $v) }}
+{{- end }}
+- name: HONEYPODS_ALERT_LABELS
+  value: {{ $labels | sortAlpha | join "," | quote }}
 {{- end }}
 {{- end }}
