@@ -45,7 +45,7 @@ from yarl import URL
 
 from honeypods import events, http_codec
 from honeypods.config import WebConfig
-from honeypods.guard import Guard, Limits, Running, Session, addresses_of
+from honeypods.guard import Guard, Limits, Running, Session, addresses_of, listen
 from honeypods.http_codec import ProtocolError, Request, RequestReader
 
 DECOY: Final = "web"
@@ -1274,23 +1274,20 @@ async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: i
     servers: list[Any] = []
     addresses: list[str] = []
     try:
-        plain = await loop.create_server(
+        # The guard accepts itself (listen backlog 511, nginx's default too).
+        plain = await listen(
             guard.protocol_factory(lambda session: WebConnection(session, server)),
             host,
             config.port,
-            backlog=511,  # nginx's default listen backlog
-            reuse_address=True,
         )
         servers.append(plain)
         addresses += addresses_of(plain)
         if config.tls_port:
             server.ssl_context = make_ssl_context(config, server.sni)
-            secure = await loop.create_server(
+            secure = await listen(
                 guard.protocol_factory(lambda session: TlsSniffer(session, server)),
                 host,
                 config.tls_port,
-                backlog=511,
-                reuse_address=True,
             )
             servers.append(secure)
             addresses += addresses_of(secure)
