@@ -169,7 +169,9 @@ class SshConfig:
 # Connection limits that differ from the shared defaults, per decoy: what the real service does.
 LIMIT_DEFAULTS: Final[Mapping[str, Mapping[str, Any]]] = {
     "portscan": {"idle_timeout": 30.0, "deadline": 60.0, "max_bytes_in": 65536},
-    "web": {"idle_timeout": 60.0, "deadline": 300.0},  # nginx client_header_timeout 60s
+    # nginx: client_header_timeout 60 s; a 1 MiB body (client_max_body_size) plus its head must
+    # reach nginx's 413 page rather than the byte cap.
+    "web": {"idle_timeout": 60.0, "deadline": 300.0, "max_bytes_in": 8 << 20},
     "mysql": {"idle_timeout": 120.0, "deadline": 900.0},
     "ssh": {"idle_timeout": 120.0, "deadline": 600.0},  # LoginGraceTime 120s
 }

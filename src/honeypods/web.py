@@ -1274,6 +1274,7 @@ async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: i
     servers: list[Any] = []
     addresses: list[str] = []
     try:
+        # The guard accepts itself (listen backlog 511, nginx's default too).
         plain = await listen(
             guard.protocol_factory(lambda session: WebConnection(session, server)),
             host,
