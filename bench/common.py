@@ -22,6 +22,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The load generator runs on uvloop when it is installed: on asyncio's own loop one client core
+# tops out near 3,000-4,000 connections/s, below what the decoys serve, and would measure itself.
+# Peers in compare.py get the same generator. BENCH_LOOP=asyncio measures with asyncio's loop.
+if os.environ.get("BENCH_LOOP", "uvloop") == "uvloop":
+    try:
+        import uvloop
+    except ImportError:
+        pass
+    else:
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
 
 def free_port() -> int:
     with socket.socket() as s:

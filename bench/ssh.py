@@ -29,6 +29,11 @@ from pathlib import Path
 
 import asyncssh
 
+sys.path.insert(0, str(Path(__file__).parent))
+# common sets the load generator's event loop (uvloop), as for every benchmark.
+__import__("common")
+
+
 CLIENT_VERSION = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6\r\n"
 
 

@@ -30,6 +30,10 @@ REQUEST = (
     b"GET / HTTP/1.1\r\nHost: dashboard.internal\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n"
 )
 
+sys.path.insert(0, str(Path(__file__).parent))
+# common sets the load generator's event loop (uvloop), as for every benchmark.
+__import__("common")
+
 
 def free_port() -> int:
     with socket.socket() as s:
