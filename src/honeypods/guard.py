@@ -38,9 +38,12 @@ from honeypods import events, metrics
 # How long a close may wait for the peer to drain our last bytes before the socket is aborted.
 # A peer that stops reading must not hold the connection (and its buffers) open.
 CLOSE_GRACE: Final = 5.0
-# Listen backlog for every decoy: nginx's default. asyncio also accepts up to this many connections
-# per loop iteration, so a larger value lets a flood queue thousands of callbacks ahead of SIGTERM.
+# Connections accepted per wake-up of the listening socket (nginx's default backlog): a bound, so a
+# flood cannot queue thousands of callbacks ahead of SIGTERM or of established connections.
 BACKLOG: Final = 511
+# The kernel's accept queue: deeper than one batch, so bursts wait there instead of being dropped
+# and retried a second later (Linux caps it at net.core.somaxconn).
+LISTEN_QUEUE: Final = 4096
 
 
 @dataclass(frozen=True)
@@ -602,7 +605,7 @@ async def listen(factory: ProtocolFactory, host: str, port: int) -> Acceptor:
         if family == socket.AF_INET6 and host == "::":
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # dual stack
         sock.bind((host, port))
-        sock.listen(BACKLOG)
+        sock.listen(LISTEN_QUEUE)
         sock.setblocking(False)
     except BaseException:
         sock.close()
