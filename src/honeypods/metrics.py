@@ -12,56 +12,75 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Info, generate_latest
+from prometheus_client import CollectorRegistry, Info, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 
-CONNECTIONS: Final = Counter(
-    "honeypods_connections",
-    "TCP connections accepted, including those then refused for capacity.",
-    ["decoy"],
-    registry=REGISTRY,
-)
-CLOSED: Final = Counter(
-    "honeypods_connections_closed",
-    "Connections closed, by reason (eof, idle_timeout, over_capacity, protocol_error, ...).",
-    ["decoy", "reason"],
-    registry=REGISTRY,
-)
-ACTIVE: Final = Gauge(
-    "honeypods_connections_active",
-    "Connections open now.",
-    ["decoy"],
-    registry=REGISTRY,
-)
-EVENTS: Final = Counter(
-    "honeypods_events",
-    "Events written to the stream, by event id.",
-    ["decoy", "event"],
-    registry=REGISTRY,
-)
-ALERTS: Final = Counter(
-    "honeypods_alert_events",
-    "Attacker-interaction events, by the alert rule they map to (honeypod.*).",
-    ["decoy", "rule"],
-    registry=REGISTRY,
-)
-LOGINS: Final = Counter(
-    "honeypods_login_attempts",
-    "Login attempts (web form or basic auth, MySQL, SSH), by outcome.",
-    ["decoy", "outcome"],
-    registry=REGISTRY,
-)
-ERRORS: Final = Counter(
-    "honeypods_errors",
-    "Per-connection errors: malformed input (protocol_error) and caught exceptions (server_error).",
-    ["decoy", "kind"],
-    registry=REGISTRY,
-)
+# Name, help, labels of each metric fed from the counts below. They are plain dicts rather than
+# prometheus-client children: every connection and event bumps several of them, and a dict update
+# costs a fraction of a locked child increment. The event loop is the only writer; a scrape (on the
+# same loop) reads them through the collector.
+_FAMILIES: Final = {
+    "connections": (
+        "honeypods_connections",
+        "TCP connections accepted, including those then refused for capacity.",
+        ("decoy",),
+    ),
+    "closed": (
+        "honeypods_connections_closed",
+        "Connections closed, by reason (eof, idle_timeout, over_capacity, protocol_error, ...).",
+        ("decoy", "reason"),
+    ),
+    "events": (
+        "honeypods_events",
+        "Events written to the stream, by event id.",
+        ("decoy", "event"),
+    ),
+    "alerts": (
+        "honeypods_alert_events",
+        "Attacker-interaction events, by the alert rule they map to (honeypod.*).",
+        ("decoy", "rule"),
+    ),
+    "logins": (
+        "honeypods_login_attempts",
+        "Login attempts (web form or basic auth, MySQL, SSH), by outcome.",
+        ("decoy", "outcome"),
+    ),
+    "errors": (
+        "honeypods_errors",
+        "Per-connection errors: malformed input (protocol_error) and caught exceptions "
+        "(server_error).",
+        ("decoy", "kind"),
+    ),
+}
+_counts: Final[dict[str, dict[tuple[str, ...], int]]] = {name: {} for name in _FAMILIES}
+_active: Final[dict[str, int]] = {}
+
+
+class _Collector:
+    def collect(self) -> Iterator[Any]:
+        for name, (metric, doc, labels) in _FAMILIES.items():
+            family = CounterMetricFamily(metric, doc, labels=list(labels))
+            for key, value in list(_counts[name].items()):
+                family.add_metric(list(key), value)
+            yield family
+        gauge = GaugeMetricFamily(
+            "honeypods_connections_active", "Connections open now.", labels=["decoy"]
+        )
+        for decoy, value in list(_active.items()):
+            gauge.add_metric([decoy], value)
+        yield gauge
+
+    def describe(self) -> Iterator[Any]:
+        return iter(())
+
+
+REGISTRY.register(_Collector())
 BUILD: Final = Info("honeypods_build", "Version of the running package.", registry=REGISTRY)
 
 _ready = False
@@ -73,17 +92,9 @@ def set_ready(ready: bool = True) -> None:
     _ready = ready
 
 
-# Label children are looked up once per label set: on the hot path a dict hit is far cheaper than
-# prometheus-client's label validation.
-_children: dict[tuple[Any, ...], Any] = {}
-
-
-def _child(metric: Any, *labels: str) -> Any:
-    key = (id(metric), *labels)
-    child = _children.get(key)
-    if child is None:
-        child = _children[key] = metric.labels(*labels)
-    return child
+def _bump(name: str, key: tuple[str, ...]) -> None:
+    counts = _counts[name]
+    counts[key] = counts.get(key, 0) + 1
 
 
 # The alerts each decoy can raise. Their series are created at 0 when the decoy starts: a counter
@@ -99,34 +110,34 @@ DECOY_RULES: Final[Mapping[str, tuple[str, ...]]] = {
 
 def declare(decoy: str) -> None:
     """Create the decoy's counters at 0 (connections, alert events, login attempts)."""
-    _child(CONNECTIONS, decoy)
-    _child(ACTIVE, decoy)
+    _counts["connections"].setdefault((decoy,), 0)
+    _active.setdefault(decoy, 0)
     for rule in DECOY_RULES.get(decoy, ()):
-        _child(ALERTS, decoy, rule)
+        _counts["alerts"].setdefault((decoy, rule), 0)
     if decoy != "portscan":
         for outcome in ("success", "failure"):
-            _child(LOGINS, decoy, outcome)
+            _counts["logins"].setdefault((decoy, outcome), 0)
 
 
 def connection_opened(decoy: str) -> None:
-    _child(CONNECTIONS, decoy).inc()
-    _child(ACTIVE, decoy).inc()
+    _bump("connections", (decoy,))
+    _active[decoy] = _active.get(decoy, 0) + 1
 
 
 def connection_closed(decoy: str, reason: str) -> None:
-    _child(CLOSED, decoy, reason).inc()
-    _child(ACTIVE, decoy).dec()
+    _bump("closed", (decoy, reason))
+    _active[decoy] -= 1
     if reason in ("protocol_error", "server_error"):
-        _child(ERRORS, decoy, reason).inc()
+        _bump("errors", (decoy, reason))
 
 
 def count(decoy: str, action: str, rule: str | None, outcome: str | None) -> None:
     """Events hook (``events.set_counter``): counts every event written."""
-    _child(EVENTS, decoy, action).inc()
+    _bump("events", (decoy, action))
     if rule is not None:
-        _child(ALERTS, decoy, rule).inc()
+        _bump("alerts", (decoy, rule))
     if action.endswith(".login"):
-        _child(LOGINS, decoy, outcome or "failure").inc()
+        _bump("logins", (decoy, outcome or "failure"))
 
 
 def observe(event: Mapping[str, Any]) -> None:
