@@ -479,6 +479,25 @@ class Guard:
 
         return self.protocol_factory(inner)
 
+    async def start(self, host: str, bindings: list[tuple[ProtocolFactory, int]]) -> Running:
+        """Listen on each (factory, port) of ``bindings``; on any failure close what was opened.
+
+        Returns:
+            The decoy's ``Running``, listening on every binding.
+        """
+        servers: list[Server] = []
+        addresses: list[str] = []
+        try:
+            for factory, port in bindings:
+                acceptor = await listen(factory, host, port)
+                servers.append(acceptor)
+                addresses += addresses_of(acceptor)
+        except BaseException:
+            for server in servers:
+                server.close()
+            raise
+        return Running(self, servers, addresses)
+
     async def shutdown(self, timeout: float = 3.0) -> None:
         """Close every open connection with ``shutdown`` and wait for their close events."""
         self.closing = True

@@ -43,7 +43,7 @@ from typing import Any, Final
 
 from honeypods import events
 from honeypods.config import MysqlConfig
-from honeypods.guard import Guard, Limits, Running, Session, addresses_of, listen
+from honeypods.guard import Guard, Limits, Running, Session
 from honeypods.mysql_codec import (
     NEED_DATA,
     SERVER_CAPABILITIES,
@@ -689,8 +689,8 @@ async def start(
     guard = Guard(DECOY, limits, RULE)
     holder: list[Server] = []
     factory = guard.protocol_factory(lambda session: MysqlProtocol(session, holder[0]))
-    server = await listen(factory, host, config.port)
-    addresses = addresses_of(server)
+    running = await guard.start(host, [(factory, config.port)])
+    addresses = running.addresses
     port = int(addresses[0].rsplit(":", 1)[1]) if addresses else config.port
     holder.append(Server.from_config(config, port))
-    return Running(guard, [server], addresses)
+    return running

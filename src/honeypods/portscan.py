@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from honeypods import events
 from honeypods.config import PortscanConfig
-from honeypods.guard import Guard, Limits, Running, Session, addresses_of, listen
+from honeypods.guard import Guard, Limits, Running, Session
 
 DECOY: Final = "portscan"
 RULE_CONTACT: Final = "honeypod.ip.enum"
@@ -207,23 +207,12 @@ async def start(
         max_sources=config.scan_max_sources,
     )
     factory = guard.protocol_factory(lambda session: Listener(session, config, detector))
-    servers: list[Any] = []
-    addresses: list[str] = []
-    try:
-        for port in config.ports:
-            server = await listen(factory, host, port)
-            servers.append(server)
-            addresses += addresses_of(server)
-    except BaseException:
-        for server in servers:
-            server.close()
-        raise
-    running = Running(guard, servers, addresses)
+    running = await guard.start(host, [(factory, port) for port in config.ports])
     running.cleanups.append(detector.close)
     if config.sensor == "on":
         from honeypods import sensor
 
-        listened = {int(a.rsplit(":", 1)[1]) for a in addresses}
+        listened = {int(a.rsplit(":", 1)[1]) for a in running.addresses}
         task = sensor.start(
             detector,
             listened_ports=listened,
