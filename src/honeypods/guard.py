@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import itertools
 import secrets
 import socket
 import time
@@ -70,6 +71,15 @@ class Limits:
 
 RuleFor = Callable[["Session"], str]
 
+# Session ids: unique per process and across restarts (a random prefix), not secret, so a counter
+# rather than a system call per connection.
+_ID_PREFIX: Final = secrets.token_hex(4)
+_id_counter = itertools.count(1)
+
+
+def _next_session_id() -> str:
+    return f"{_ID_PREFIX}{next(_id_counter) & 0xFFFFFFFF:08x}"
+
 
 class Session:
     """One connection as the decoy sees it: identity, counters and the way to end it."""
@@ -101,7 +111,7 @@ class Session:
         self.guard = guard
         self.decoy = guard.decoy
         self.transport = transport
-        self.id = secrets.token_hex(8)
+        self.id = _next_session_id()
         self.peer = peer
         self.local = local
         self.started = time.monotonic()
@@ -262,7 +272,6 @@ class GuardProtocol(asyncio.Protocol):
         self.peer = peer
         self.inner: asyncio.BaseProtocol | None = None
         self.session: Session | None = None
-        self.timer: asyncio.TimerHandle | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -290,7 +299,7 @@ class GuardProtocol(asyncio.Protocol):
         ):
             session.abort("over_capacity")
             return
-        self._arm(session)
+        guard.sweep_soon()
         try:
             self.inner = self.inner_factory(session)
             self.inner.connection_made(GuardTransport(self, transport))
@@ -302,8 +311,6 @@ class GuardProtocol(asyncio.Protocol):
         if session is None or session.closed:
             return
         session.closed = True
-        if self.timer is not None:
-            self.timer.cancel()
         if self.inner is not None:
             try:
                 self.inner.connection_lost(exc)
@@ -369,31 +376,6 @@ class GuardProtocol(asyncio.Protocol):
         if self.inner is not None:
             self.inner.resume_writing()
 
-    # -- timers -------------------------------------------------------------------------------------
-
-    def _arm(self, session: Session) -> None:
-        # Timers are relative (call_later): the stamps are time.monotonic(), and an event loop's
-        # own clock (libuv's, under uvloop) need not share its origin.
-        limits = self.guard.limits
-        due = min(session.last_activity + limits.idle_timeout, session.started + limits.deadline)
-        delay = max(0.0, due - time.monotonic())
-        self.timer = asyncio.get_running_loop().call_later(delay, self._check_timers)
-
-    def _check_timers(self) -> None:
-        # One timer per connection, re-armed lazily: data_received only stamps the time, so the
-        # hot path never touches the timer heap.
-        session = self.session
-        if session is None or session.closed:
-            return
-        now = time.monotonic()
-        limits = self.guard.limits
-        if now >= session.started + limits.deadline:
-            session.close("deadline")
-        elif now >= session.last_activity + limits.idle_timeout:
-            session.close("idle_timeout")
-        else:
-            self._arm(session)
-
 
 def _feed_buffered(proto: asyncio.BufferedProtocol, data: bytes) -> None:
     view = memoryview(data)
@@ -443,6 +425,29 @@ class Guard:
         self.closing = False
         # Exact counts since start, for honeypods.summary: accepted, and closed per reason.
         self.counts: Counter[str] = Counter()
+        self.sweeper: asyncio.TimerHandle | None = None
+        # Idle and deadline checks run over all sessions a few times per shortest limit, at most
+        # once a second: one timer per decoy instead of one per connection (data only stamps time).
+        self.sweep_every = max(0.05, min(1.0, min(limits.idle_timeout, limits.deadline) / 4))
+
+    def sweep_soon(self) -> None:
+        if self.sweeper is None:
+            loop = asyncio.get_running_loop()
+            self.sweeper = loop.call_later(self.sweep_every, self._sweep)
+
+    def _sweep(self) -> None:
+        self.sweeper = None
+        now = time.monotonic()
+        idle, deadline = self.limits.idle_timeout, self.limits.deadline
+        for session in list(self.sessions):
+            if session.reason is not None:
+                continue  # already closing; its grace timer, if any, ends it
+            if now >= session.started + deadline:
+                session.close("deadline")
+            elif now >= session.last_activity + idle:
+                session.close("idle_timeout")
+        if self.sessions:
+            self.sweep_soon()
 
     def protocol_factory(self, inner: InnerFactory) -> ProtocolFactory:
         """A factory for ``listen`` (or ``loop.create_server``) guarding each connection."""
