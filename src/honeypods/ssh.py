@@ -174,6 +174,22 @@ class Gate(asyncio.Protocol):
     LoginGraceTime timer and the one ``ssh.disconnect`` record.
     """
 
+    # One per unauthenticated connection, held open by the thousand: no per-instance dict.
+    __slots__ = (
+        "buf",
+        "client_line",
+        "client_version",
+        "conn",
+        "counted",
+        "disconnected",
+        "grace",
+        "kexinit",
+        "kexinit_at",
+        "policy",
+        "session",
+        "transport",
+    )
+
     def __init__(self, session: Session, policy: Policy) -> None:
         self.session = session
         self.policy = policy
