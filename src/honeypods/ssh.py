@@ -404,6 +404,12 @@ class LureConnection(asyncssh.SSHServerConnection):
             raise asyncssh.ProtocolError(ssh_persona.DISC_PACKET_CORRUPT)
         return done
 
+    async def reload_config(self) -> None:
+        # asyncssh re-builds the options on each new user's first request, for per-user (Match)
+        # config. The lure has no config file and no reverse lookup, so that would only rebuild,
+        # per login, what the policy built once at start.
+        return
+
     def _send_version(self) -> None:
         # The gate wrote this exact identification string at accept.
         version = b"SSH-2.0-" + self._version
