@@ -25,6 +25,7 @@ import base64
 import contextlib
 import functools
 import hashlib
+import logging
 import os
 import random
 import re
@@ -403,6 +404,13 @@ class LureConnection(asyncssh.SSHServerConnection):
         if done and self._pktlen < 5:
             raise asyncssh.ProtocolError(ssh_persona.DISC_PACKET_CORRUPT)
         return done
+
+    def _log_packet(
+        self, msg: str, pkttype: int, pktid: int | None, packet: bytes | SSHPacket, note: str
+    ) -> None:
+        # asyncssh describes every packet (name, size) before its logger drops the debug record.
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            super()._log_packet(msg, pkttype, pktid, packet, note)
 
     async def reload_config(self) -> None:
         # asyncssh re-builds the options on each new user's first request, for per-user (Match)
