@@ -23,11 +23,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
+import logging
+import os
 import random
 import re
 import secrets
 import struct
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,10 +41,10 @@ import asyncssh
 from asyncssh.compression import get_compression_algs
 from asyncssh.constants import MSG_DISCONNECT, MSG_IGNORE, MSG_USERAUTH_FAILURE
 from asyncssh.encryption import get_encryption_algs
-from asyncssh.kex import get_kex_algs
+from asyncssh.kex import expand_kex_algs, get_kex_algs
 from asyncssh.logging import SSHLogger
 from asyncssh.mac import get_mac_algs
-from asyncssh.packet import Boolean, NameList, PacketDecodeError, SSHPacket, String
+from asyncssh.packet import Boolean, NameList, PacketDecodeError, SSHPacket, String, UInt32
 from asyncssh.public_key import get_public_key_algs
 
 from honeypods import events, ssh_persona
@@ -81,6 +85,21 @@ class Policy:
         self.banner = config.server_version.encode("ascii") + b"\r\n"
         self.timing_secret = secrets.token_bytes(16)
 
+    @functools.cached_property
+    def kexinit_template(self) -> tuple[bytes, bytes, int]:
+        return _kexinit_template(self.options)
+
+    def kexinit(self) -> tuple[bytes, bytes]:
+        """A fresh KEXINIT: its payload, and the cleartext packet carrying it.
+
+        Only the cookie and the padding change from one connection to the next; the lists are
+        the options', fixed at start, so the packet is assembled here rather than by asyncssh.
+        """
+        rest, header, padlen = self.kexinit_template
+        noise = os.urandom(16 + padlen)
+        payload = b"\x14" + noise[:16] + rest
+        return payload, header + payload + noise[16:]
+
     def drop_startup(self) -> bool:
         """sshd's ``drop_connection``: random early drop between start and full."""
         n = self.startups
@@ -104,13 +123,73 @@ class Policy:
         return self.user_delay(user) + base * jitter
 
 
+def _kexinit_template(options: asyncssh.SSHServerConnectionOptions) -> tuple[bytes, bytes, int]:
+    """What ``SSHConnection._send_kexinit`` and ``send_packet`` would send, cookie and padding aside.
+
+    Returns:
+        The payload after the cookie, the packet header (length and padding length), the padding
+        length.
+    """
+    # As asyncssh's server connection derives them from the options (no GSS: gss_host is None).
+    host_key_algs = list(options.server_host_keys.keys())
+    kex_algs = expand_kex_algs(options.kex_algs, [], bool(host_key_algs)) + [
+        m.encode("ascii") for m in ssh_persona.KEX_MARKERS
+    ]
+    enc = NameList(options.encryption_algs)
+    mac = NameList(options.mac_algs)
+    cmp = NameList(options.compression_algs)
+    langs = NameList([])
+    rest = b"".join(
+        (
+            NameList(kex_algs),
+            NameList(host_key_algs or [b"null"]),
+            enc,
+            enc,
+            mac,
+            mac,
+            cmp,
+            cmp,
+            langs,
+            langs,
+            Boolean(False),
+            UInt32(0),
+        )
+    )
+    # Cleartext framing (RFC 4253 6): 8-byte blocks over length, padding length and payload,
+    # at least 4 bytes of padding.
+    payload_len = 1 + 16 + len(rest)
+    padlen = -(5 + payload_len) % 8
+    if padlen < 4:
+        padlen += 8
+    return rest, UInt32(1 + payload_len + padlen) + bytes((padlen,)), padlen
+
+
 class Gate(asyncio.Protocol):
-    """The guard's inner protocol until the client's identification line has been checked.
+    """The guard's inner protocol until the client's first binary packet arrives.
+
+    It checks the identification line as sshd's ``kex_exchange_identification`` does, answers a
+    valid one with the server's KEXINIT, and builds asyncssh's connection only when the client sends
+    more: banner grabs, garbage and version-only scans cost no SSH state.
 
     It also holds what lasts the whole pre-authentication phase: the MaxStartups slot, the
-    LoginGraceTime timer and the one ``ssh.disconnect`` record. asyncssh's connection is made only
-    once a valid identification arrives, so banner grabs and garbage cost no SSH state.
+    LoginGraceTime timer and the one ``ssh.disconnect`` record.
     """
+
+    # One per unauthenticated connection, held open by the thousand: no per-instance dict.
+    __slots__ = (
+        "buf",
+        "client_line",
+        "client_version",
+        "conn",
+        "counted",
+        "disconnected",
+        "grace",
+        "kexinit",
+        "kexinit_at",
+        "policy",
+        "session",
+        "transport",
+    )
 
     def __init__(self, session: Session, policy: Policy) -> None:
         self.session = session
@@ -121,6 +200,11 @@ class Gate(asyncio.Protocol):
         self.counted = False
         self.disconnected = False
         self.grace: asyncio.TimerHandle | None = None
+        # Set once a valid identification has been answered with KEXINIT.
+        self.client_line = b""
+        self.client_version = ""
+        self.kexinit = b""
+        self.kexinit_at = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         policy = self.policy
@@ -168,6 +252,9 @@ class Gate(asyncio.Protocol):
         transport = self.transport
         if transport is None:
             return
+        if self.kexinit:
+            self._hand_over(transport, data)
+            return
         buf = self.buf + data
         end = buf.find(b"\n", 0, ssh_persona.IDENT_MAX_LEN + 2)
         line = buf if end < 0 else buf[:end]
@@ -205,11 +292,23 @@ class Gate(asyncio.Protocol):
             self.note_disconnect("probe or scanner identification", None, "server")
             self.session.close("policy")
             return
-        conn = self.conn = LureConnection(self, version)
+        # sshd sends its KEXINIT as soon as the identification is read (kex_setup).
+        self.client_line = line
+        self.client_version = version
+        self.kexinit, packet = self.policy.kexinit()
+        self.kexinit_at = time.monotonic()
+        transport.write(packet)
+        rest = buf[end + 1 :]
+        if rest:
+            self._hand_over(transport, rest)
+
+    def _hand_over(self, transport: asyncio.Transport, data: bytes) -> None:
+        conn = self.conn = LureConnection(self, self.client_version)
         conn.connection_made(transport)
+        conn.hp_resume(self.client_line, self.kexinit, self.kexinit_at)
         # From here on asyncssh owns the bytes; the guard feeds it directly.
         transport.set_protocol(conn)
-        conn.data_received(buf)
+        conn.data_received(data)
 
     def eof_received(self) -> bool | None:
         return None
@@ -217,6 +316,12 @@ class Gate(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         # Only reached before the hand-over; afterwards the guard talks to the connection.
         self.release()
+        if self.kexinit and not self.disconnected:
+            # What LureConnection._cleanup records for a close it did not start, and when: asyncssh
+            # runs its clean-up one loop turn later, after the guard's session.closed.
+            reason = self.session.reason
+            if reason not in (None, "eof"):
+                asyncio.get_running_loop().call_soon(self.note_disconnect, reason, None, "server")
 
 
 class _LevelFirstLogger(SSHLogger):
@@ -276,18 +381,21 @@ class LureConnection(asyncssh.SSHServerConnection):
                 gate.note_disconnect(exc.reason, None, "server")
         super()._cleanup(exc)
 
-    def _recv_version(self) -> bool:
-        # The gate has checked the line as sshd does, which allows up to 8192 bytes; asyncssh
-        # alone would hang up on one longer than RFC 4253's 255, where sshd carries on.
-        idx = self._inpbuf.find(b"\n")
-        version = self._inpbuf[:idx].removesuffix(b"\r")
-        self._inpbuf = self._inpbuf[idx + 1 :]
-        self._client_version = version
+    def hp_resume(self, client_line: bytes, kexinit: bytes, sent_at: float) -> None:
+        """Take over where the gate stopped: identification read, KEXINIT sent.
+
+        This is the state ``_recv_version`` and ``_send_kexinit`` leave. The gate has checked the
+        line as sshd does, which allows up to 8192 bytes (asyncssh alone would hang up on one
+        longer than RFC 4253's 255, where sshd carries on), and sent the KEXINIT as packet 0.
+        """
+        self._client_version = client_line
         self.set_extra_info(client_version=self.hp_client_version)
-        self._send_kexinit()
+        self._server_kexinit = kexinit
         self._kexinit_sent = True
+        self._send_seq = 1
+        if self._rekey_seconds:
+            self._rekey_time = sent_at + self._rekey_seconds
         self._recv_handler = self._recv_pkthdr
-        return True
 
     def _recv_pkthdr(self) -> bool:
         # sshd refuses a packet length below 5 as it does one above 256 KiB ("Packet corrupt");
@@ -296,6 +404,19 @@ class LureConnection(asyncssh.SSHServerConnection):
         if done and self._pktlen < 5:
             raise asyncssh.ProtocolError(ssh_persona.DISC_PACKET_CORRUPT)
         return done
+
+    def _log_packet(
+        self, msg: str, pkttype: int, pktid: int | None, packet: bytes | SSHPacket, note: str
+    ) -> None:
+        # asyncssh describes every packet (name, size) before its logger drops the debug record.
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            super()._log_packet(msg, pkttype, pktid, packet, note)
+
+    async def reload_config(self) -> None:
+        # asyncssh re-builds the options on each new user's first request, for per-user (Match)
+        # config. The lure has no config file and no reverse lookup, so that would only rebuild,
+        # per login, what the policy built once at start.
+        return
 
     def _send_version(self) -> None:
         # The gate wrote this exact identification string at accept.
