@@ -49,7 +49,7 @@ from asyncssh.public_key import get_public_key_algs
 
 from honeypods import events, ssh_persona
 from honeypods.config import SshConfig, parse_max_startups
-from honeypods.guard import Guard, Limits, Running, Session, addresses_of, listen
+from honeypods.guard import Guard, Limits, Running, Session
 
 DECOY: Final = "ssh"
 RULE: Final = "honeypod.network.ssh"
@@ -897,5 +897,4 @@ async def start(config: SshConfig, *, limits: Limits, host: str, metrics_port: i
     factory: Callable[[], asyncio.Protocol] = guard.protocol_factory(
         lambda session: Gate(session, policy)
     )
-    server = await listen(factory, host, config.port)
-    return Running(guard, [server], addresses_of(server))
+    return await guard.start(host, [(factory, config.port)])
