@@ -1125,13 +1125,21 @@ class Clock:
     def __init__(self) -> None:
         self._second = -1
         self._text = ""
+        self._bytes = b""
 
     def http_date(self, now: float) -> str:
         second = int(now)
         if second != self._second:
             self._second = second
             self._text = formatdate(second, usegmt=True)
+            self._bytes = self._text.encode("latin-1")
         return self._text
+
+    def http_date_bytes(self, now: float) -> bytes:
+        """``http_date`` as the bytes written on the wire."""
+        if int(now) != self._second:
+            self.http_date(now)
+        return self._bytes
 
 
 def http_date(timestamp: float) -> str:
