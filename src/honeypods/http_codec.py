@@ -22,12 +22,13 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Final
+from typing import Any, Final
 
 # nginx: client_header_buffer_size 1k; large_client_header_buffers 4 8k; client_max_body_size 1m.
 HEADER_BUFFER: Final = 1024
@@ -543,6 +544,9 @@ class Request:
     user_agent: str | None = None
     authorization: str | None = None
     raw_target: str = ""  # the request target exactly as sent (absolute form included)
+    # Shared by every request parsed from the same head bytes (see _HEADS): the adapter keeps
+    # what it derives from the head alone here, to derive it once.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def header(self, name: str) -> str | None:
         low = name.lower()
@@ -634,6 +638,14 @@ def _msie_chrome(agent: str) -> tuple[bool, bool]:
     return True, msie6
 
 
+# Parsed heads by their exact bytes: scanners and clients send the same few heads again and
+# again, and a head's parse depends on its bytes alone. Bounded in entries and in head size;
+# requests handed out are copies, so no connection sees another's changes.
+_HEADS: dict[bytes, Request] = {}
+_HEADS_MAX: Final = 512
+_HEAD_MAX_BYTES: Final = 2048
+
+
 class RequestReader:
     """Turns bytes into ``Request`` heads and bodies, as nginx reads them.
 
@@ -703,6 +715,13 @@ class RequestReader:
     def _fast(self, m: re.Match[bytes]) -> Request | None:
         buf = self.buf
         end = m.end()
+        head = bytes(buf[:end])
+        known = _HEADS.get(head)
+        if known is not None:
+            self.consumed_head = head
+            self._failed_at = -1
+            self._consume(end, self._bend, self._nbusy)
+            return copy.copy(known)
         line = _Line(
             method=bytes(m.group(1)),
             target=bytes(m.group(2)),
@@ -720,13 +739,17 @@ class RequestReader:
         for raw in bytes(m.group(4)).split(b"\r\n")[:-1]:
             name, _, value = raw.partition(b":")
             headers.append((name, value.strip(b" ")))
-        self.consumed_head = bytes(buf[:end])
+        self.consumed_head = head
         try:
             req = self._make(line, headers, 0, end)
         except ProtocolError:
             del self.buf[:end]
             raise
         self._consume(end, self._bend, self._nbusy)
+        if end <= _HEAD_MAX_BYTES:
+            if len(_HEADS) >= _HEADS_MAX:
+                _HEADS.clear()
+            _HEADS[head] = copy.copy(req)
         return req
 
     def _request_line(self) -> _Progress | None:

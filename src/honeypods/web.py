@@ -908,21 +908,11 @@ class WebConnection(asyncio.Protocol):
         *,
         error: str | None = None,
     ) -> None:
-        headers = req.headers[:MAX_LOGGED_HEADERS]
-        fields: dict[str, Any] = {
-            "http.request.method": _text(req.method),
-            "url.original": _text(req.raw_target),
-            "url.path": _text(req.path),
-            "http.version": req.version_text[5:] if req.version_text else "0.9",
-            "http.request.headers": [[_text(k, 256), _text(v)] for k, v in headers],
-            "tls.established": self.tls,
-        }
-        if req.query:
-            fields["url.query"] = _text(req.query)
-        if len(req.headers) > MAX_LOGGED_HEADERS or req.dropped_headers:
-            fields["http.request.headers_truncated"] = True
-        if req.user_agent is not None:
-            fields["user_agent.original"] = _text(req.user_agent)
+        base = req.memo.get("log")
+        if base is None:
+            base = req.memo["log"] = _head_fields(req)
+        fields: dict[str, Any] = dict(base)
+        fields["tls.established"] = self.tls
         if body_size:
             fields["http.request.body.content"] = events.clip_text(body, BODY_KEEP)
             fields["http.request.body.bytes"] = body_size
@@ -972,6 +962,26 @@ class WebConnection(asyncio.Protocol):
         if status:
             fields["http.response.status_code"] = status
         self.session.emit("web.request", fields)
+
+
+def _head_fields(req: Request) -> dict[str, Any]:
+    """The request event's fields that depend on the head alone (in the event's order)."""
+    headers = req.headers[:MAX_LOGGED_HEADERS]
+    fields: dict[str, Any] = {
+        "http.request.method": _text(req.method),
+        "url.original": _text(req.raw_target),
+        "url.path": _text(req.path),
+        "http.version": req.version_text[5:] if req.version_text else "0.9",
+        "http.request.headers": [[_text(k, 256), _text(v)] for k, v in headers],
+        "tls.established": False,
+    }
+    if req.query:
+        fields["url.query"] = _text(req.query)
+    if len(req.headers) > MAX_LOGGED_HEADERS or req.dropped_headers:
+        fields["http.request.headers_truncated"] = True
+    if req.user_agent is not None:
+        fields["user_agent.original"] = _text(req.user_agent)
+    return fields
 
 
 def _text(value: str, cap: int = events.TEXT_CAP) -> str:
