@@ -22,7 +22,6 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -548,6 +547,12 @@ class Request:
     # what it derives from the head alone here, to derive it once.
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def copy(self) -> Request:
+        """A shallow copy (``copy.copy`` without its generic machinery)."""
+        new = object.__new__(Request)
+        new.__dict__.update(self.__dict__)
+        return new
+
     def header(self, name: str) -> str | None:
         low = name.lower()
         for key, value in self.headers:
@@ -721,7 +726,7 @@ class RequestReader:
             self.consumed_head = head
             self._failed_at = -1
             self._consume(end, self._bend, self._nbusy)
-            return copy.copy(known)
+            return known.copy()
         line = _Line(
             method=bytes(m.group(1)),
             target=bytes(m.group(2)),
@@ -749,7 +754,7 @@ class RequestReader:
         if end <= _HEAD_MAX_BYTES:
             if len(_HEADS) >= _HEADS_MAX:
                 _HEADS.clear()
-            _HEADS[head] = copy.copy(req)
+            _HEADS[head] = req.copy()
         return req
 
     def _request_line(self) -> _Progress | None:

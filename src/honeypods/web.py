@@ -498,7 +498,6 @@ class WebConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         if self.on_established is not None:
             self.on_established()
-        self.view = _ProtocolView(_TransportInfo(self), self.session, self.tls)
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
@@ -648,23 +647,31 @@ class WebConnection(asyncio.Protocol):
                 self.body_for = req
         return False
 
+    def _view(self) -> _ProtocolView:
+        # Built on first use: most connections never reach the aiohttp application.
+        view = self.view
+        if view is None:
+            view = self.view = _ProtocolView(_TransportInfo(self), self.session, self.tls)
+        return view
+
     def _dispatch(self, req: Request, body: bytes, body_size: int, *, drain: bool = False) -> None:
         server = self.server
         canned = server.fast.get(req.path)
-        if (
-            canned is not None
-            and req.method in ("GET", "HEAD")
-            and req.version >= (1, 0)
-            and not any(k.lower() in _CONDITIONAL for k, _ in req.headers)
-        ):
-            self._serve_canned(req, body, body_size, canned, drain)
-            return
+        if canned is not None:
+            plain = req.memo.get("plain")
+            if plain is None:
+                plain = req.memo["plain"] = (
+                    req.method in ("GET", "HEAD")
+                    and req.version >= (1, 0)
+                    and not any(k.lower() in _CONDITIONAL for k, _ in req.headers)
+                )
+            if plain:
+                self._serve_canned(req, body, body_size, canned, drain)
+                return
         self.busy = True
         self.requests += 1
         try:
-            request = _aiohttp_request(
-                server.app, req, body, cast(_ProtocolView, self.view), server.loop
-            )
+            request = _aiohttp_request(server.app, req, body, self._view(), server.loop)
         except Exception as exc:
             self._respond(req, body, body_size, None, exc, drain=drain)
             return
