@@ -644,11 +644,13 @@ def _msie_chrome(agent: str) -> tuple[bool, bool]:
 
 
 # Parsed heads by their exact bytes: scanners and clients send the same few heads again and
-# again, and a head's parse depends on its bytes alone. Bounded in entries and in head size;
-# requests handed out are copies, so no connection sees another's changes.
+# again, and a head's parse depends on its bytes alone. Bounded in entries, head size and header
+# count (a full cache holds about 2 MiB at worst); requests handed out are copies, so no
+# connection sees another's changes.
 _HEADS: dict[bytes, Request] = {}
-_HEADS_MAX: Final = 512
-_HEAD_MAX_BYTES: Final = 2048
+_HEADS_MAX: Final = 128
+_HEAD_MAX_BYTES: Final = HEADER_BUFFER
+_HEAD_MAX_HEADERS: Final = 24
 
 
 class RequestReader:
@@ -751,7 +753,7 @@ class RequestReader:
             del self.buf[:end]
             raise
         self._consume(end, self._bend, self._nbusy)
-        if end <= _HEAD_MAX_BYTES:
+        if end <= _HEAD_MAX_BYTES and len(req.headers) <= _HEAD_MAX_HEADERS:
             if len(_HEADS) >= _HEADS_MAX:
                 _HEADS.clear()
             _HEADS[head] = req.copy()
