@@ -1314,6 +1314,8 @@ def _fast_table(files: Mapping[str, StaticFile], version: str) -> dict[str, _Can
     table: dict[str, _Canned] = {}
     marker = "\x00"
     for name, found in files.items():
+        if name == LOGIN_PATH or name.startswith(BASIC_PREFIX):
+            continue  # routed to the application before the static handler
         headers = [
             ("Content-Type", found.content_type),
             ("Last-Modified", found.last_modified),
