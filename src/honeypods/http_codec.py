@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Final
+from typing import Any, Final
 
 # nginx: client_header_buffer_size 1k; large_client_header_buffers 4 8k; client_max_body_size 1m.
 HEADER_BUFFER: Final = 1024
@@ -543,6 +543,15 @@ class Request:
     user_agent: str | None = None
     authorization: str | None = None
     raw_target: str = ""  # the request target exactly as sent (absolute form included)
+    # Shared by every request parsed from the same head bytes (see _HEADS): the adapter keeps
+    # what it derives from the head alone here, to derive it once.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def copy(self) -> Request:
+        """A shallow copy (``copy.copy`` without its generic machinery)."""
+        new = object.__new__(Request)
+        new.__dict__.update(self.__dict__)
+        return new
 
     def header(self, name: str) -> str | None:
         low = name.lower()
@@ -634,6 +643,16 @@ def _msie_chrome(agent: str) -> tuple[bool, bool]:
     return True, msie6
 
 
+# Parsed heads by their exact bytes: scanners and clients send the same few heads again and
+# again, and a head's parse depends on its bytes alone. Bounded in entries, head size and header
+# count (a full cache holds about 2 MiB at worst); requests handed out are copies, so no
+# connection sees another's changes.
+_HEADS: dict[bytes, Request] = {}
+_HEADS_MAX: Final = 128
+_HEAD_MAX_BYTES: Final = HEADER_BUFFER
+_HEAD_MAX_HEADERS: Final = 24
+
+
 class RequestReader:
     """Turns bytes into ``Request`` heads and bodies, as nginx reads them.
 
@@ -703,6 +722,13 @@ class RequestReader:
     def _fast(self, m: re.Match[bytes]) -> Request | None:
         buf = self.buf
         end = m.end()
+        head = bytes(buf[:end])
+        known = _HEADS.get(head)
+        if known is not None:
+            self.consumed_head = head
+            self._failed_at = -1
+            self._consume(end, self._bend, self._nbusy)
+            return known.copy()
         line = _Line(
             method=bytes(m.group(1)),
             target=bytes(m.group(2)),
@@ -720,13 +746,17 @@ class RequestReader:
         for raw in bytes(m.group(4)).split(b"\r\n")[:-1]:
             name, _, value = raw.partition(b":")
             headers.append((name, value.strip(b" ")))
-        self.consumed_head = bytes(buf[:end])
+        self.consumed_head = head
         try:
             req = self._make(line, headers, 0, end)
         except ProtocolError:
             del self.buf[:end]
             raise
         self._consume(end, self._bend, self._nbusy)
+        if end <= _HEAD_MAX_BYTES and len(req.headers) <= _HEAD_MAX_HEADERS:
+            if len(_HEADS) >= _HEADS_MAX:
+                _HEADS.clear()
+            _HEADS[head] = req.copy()
         return req
 
     def _request_line(self) -> _Progress | None:
@@ -1125,13 +1155,21 @@ class Clock:
     def __init__(self) -> None:
         self._second = -1
         self._text = ""
+        self._bytes = b""
 
     def http_date(self, now: float) -> str:
         second = int(now)
         if second != self._second:
             self._second = second
             self._text = formatdate(second, usegmt=True)
+            self._bytes = self._text.encode("latin-1")
         return self._text
+
+    def http_date_bytes(self, now: float) -> bytes:
+        """``http_date`` as the bytes written on the wire."""
+        if int(now) != self._second:
+            self.http_date(now)
+        return self._bytes
 
 
 def http_date(timestamp: float) -> str:

@@ -498,7 +498,6 @@ class WebConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         if self.on_established is not None:
             self.on_established()
-        self.view = _ProtocolView(_TransportInfo(self), self.session, self.tls)
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
@@ -648,14 +647,31 @@ class WebConnection(asyncio.Protocol):
                 self.body_for = req
         return False
 
+    def _view(self) -> _ProtocolView:
+        # Built on first use: most connections never reach the aiohttp application.
+        view = self.view
+        if view is None:
+            view = self.view = _ProtocolView(_TransportInfo(self), self.session, self.tls)
+        return view
+
     def _dispatch(self, req: Request, body: bytes, body_size: int, *, drain: bool = False) -> None:
+        server = self.server
+        canned = server.fast.get(req.path)
+        if canned is not None:
+            plain = req.memo.get("plain")
+            if plain is None:
+                plain = req.memo["plain"] = (
+                    req.method in ("GET", "HEAD")
+                    and req.version >= (1, 0)
+                    and not any(k.lower() in _CONDITIONAL for k, _ in req.headers)
+                )
+            if plain:
+                self._serve_canned(req, body, body_size, canned, drain)
+                return
         self.busy = True
         self.requests += 1
-        server = self.server
         try:
-            request = _aiohttp_request(
-                server.app, req, body, cast(_ProtocolView, self.view), server.loop
-            )
+            request = _aiohttp_request(server.app, req, body, self._view(), server.loop)
         except Exception as exc:
             self._respond(req, body, body_size, None, exc, drain=drain)
             return
@@ -673,6 +689,24 @@ class WebConnection(asyncio.Protocol):
         task = server.loop.create_task(_continue(_Started(coro, waiting)))
         server.tasks.add(task)
         task.add_done_callback(lambda t: self._task_done(req, body, body_size, t, drain))
+
+    def _serve_canned(
+        self, req: Request, body: bytes, body_size: int, canned: _Canned, drain: bool
+    ) -> None:
+        """The whole file, as the static route would answer it (see ``_fast_table``)."""
+        self.requests += 1
+        if self.session.closed:
+            self._log(req, body, body_size, 0, 0)
+            return
+        keep = req.keepalive and self.requests < http_codec.KEEPALIVE_REQUESTS
+        data = (
+            canned.before
+            + self.server.clock.http_date_bytes(time.time())
+            + (canned.after_keep if keep else canned.after_close)
+        )
+        if req.method != "HEAD":
+            data += canned.body
+        self._send(req, body, body_size, 200, data, keep=keep, drain=drain, continues=True)
 
     def _task_done(
         self,
@@ -710,7 +744,30 @@ class WebConnection(asyncio.Protocol):
                 self.session.error(exc or RuntimeError("no response"))
                 resp = nginx_error(500)
         status, data, keep = self._serialise(req, resp)
-        if drain and req.expect_continue and req.version >= (1, 1) and _CONTINUES in resp.headers:
+        self._send(
+            req,
+            body,
+            body_size,
+            status,
+            data,
+            keep=keep,
+            drain=drain,
+            continues=_CONTINUES in resp.headers,
+        )
+
+    def _send(
+        self,
+        req: Request,
+        body: bytes,
+        body_size: int,
+        status: int,
+        data: bytes,
+        *,
+        keep: bool,
+        drain: bool,
+        continues: bool,
+    ) -> None:
+        if drain and req.expect_continue and req.version >= (1, 1) and continues:
             # The static handler discards the body (ngx_http_discard_request_body), which
             # answers "Expect: 100-continue" first; nginx's refusals do not.
             data = _CONTINUE + data
@@ -858,21 +915,11 @@ class WebConnection(asyncio.Protocol):
         *,
         error: str | None = None,
     ) -> None:
-        headers = req.headers[:MAX_LOGGED_HEADERS]
-        fields: dict[str, Any] = {
-            "http.request.method": _text(req.method),
-            "url.original": _text(req.raw_target),
-            "url.path": _text(req.path),
-            "http.version": req.version_text[5:] if req.version_text else "0.9",
-            "http.request.headers": [[_text(k, 256), _text(v)] for k, v in headers],
-            "tls.established": self.tls,
-        }
-        if req.query:
-            fields["url.query"] = _text(req.query)
-        if len(req.headers) > MAX_LOGGED_HEADERS or req.dropped_headers:
-            fields["http.request.headers_truncated"] = True
-        if req.user_agent is not None:
-            fields["user_agent.original"] = _text(req.user_agent)
+        base = req.memo.get("log")
+        if base is None:
+            base = req.memo["log"] = _head_fields(req)
+        fields: dict[str, Any] = dict(base)
+        fields["tls.established"] = self.tls
         if body_size:
             fields["http.request.body.content"] = events.clip_text(body, BODY_KEEP)
             fields["http.request.body.bytes"] = body_size
@@ -922,6 +969,26 @@ class WebConnection(asyncio.Protocol):
         if status:
             fields["http.response.status_code"] = status
         self.session.emit("web.request", fields)
+
+
+def _head_fields(req: Request) -> dict[str, Any]:
+    """The request event's fields that depend on the head alone (in the event's order)."""
+    headers = req.headers[:MAX_LOGGED_HEADERS]
+    fields: dict[str, Any] = {
+        "http.request.method": _text(req.method),
+        "url.original": _text(req.raw_target),
+        "url.path": _text(req.path),
+        "http.version": req.version_text[5:] if req.version_text else "0.9",
+        "http.request.headers": [[_text(k, 256), _text(v)] for k, v in headers],
+        "tls.established": False,
+    }
+    if req.query:
+        fields["url.query"] = _text(req.query)
+    if len(req.headers) > MAX_LOGGED_HEADERS or req.dropped_headers:
+        fields["http.request.headers_truncated"] = True
+    if req.user_agent is not None:
+        fields["user_agent.original"] = _text(req.user_agent)
+    return fields
 
 
 def _text(value: str, cap: int = events.TEXT_CAP) -> str:
@@ -1207,6 +1274,7 @@ class WebServer:
         self.files = site_files(config)
         self.app = make_app(config, self.files)
         self.clock = http_codec.Clock()
+        self.fast = _fast_table(self.files, self.version)
         self.sni: dict[int, str] = {}
         self.ssl_context: ssl.SSLContext | None = None
         # nginx client_header_timeout: seconds a request head may take to arrive.
@@ -1221,6 +1289,50 @@ class WebServer:
     async def freeze(self) -> None:
         self.app.freeze()
         self.app.router.freeze()
+
+
+# Request headers that make the static handler answer something other than the whole file.
+_CONDITIONAL: Final = frozenset(
+    {"if-unmodified-since", "if-match", "if-modified-since", "if-none-match", "range"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Canned:
+    """The static handler's plain 200 for one file, split around the ``Date`` value: the
+    bytes ``_serialise`` writes for it, without the aiohttp round trip."""
+
+    before: bytes  # status line up to "Date: "
+    after_keep: bytes  # from the end of the date to the blank line, Connection: keep-alive
+    after_close: bytes  # the same with Connection: close
+    body: bytes
+
+
+def _fast_table(files: Mapping[str, StaticFile], version: str) -> dict[str, _Canned]:
+    """URI path -> canned answer, for every path the static handler serves a file for
+    (a directory with an index file included, as ngx_http_index_module maps it)."""
+    table: dict[str, _Canned] = {}
+    marker = "\x00"
+    for name, found in files.items():
+        if name == LOGIN_PATH or name.startswith(BASIC_PREFIX):
+            continue  # routed to the application before the static handler
+        headers = [
+            ("Content-Type", found.content_type),
+            ("Last-Modified", found.last_modified),
+            ("ETag", found.etag),
+            ("Accept-Ranges", "bytes"),
+            ("Content-Length", str(len(found.body))),
+        ]
+        parts = []
+        for keep in (True, False):
+            head = http_codec.make_head(200, headers, server=version, date=marker, keepalive=keep)
+            before, _, after = head.partition(marker.encode("latin-1"))
+            parts.append((before, after))
+        canned = _Canned(parts[0][0], parts[0][1], parts[1][1], found.body)
+        table[name] = canned
+        if name.endswith("/index.html"):
+            table[name[: -len("index.html")]] = canned
+    return table
 
 
 class _Started:
