@@ -45,7 +45,7 @@ from yarl import URL
 
 from honeypods import events, http_codec
 from honeypods.config import WebConfig
-from honeypods.guard import Guard, Limits, Running, Session, addresses_of, listen
+from honeypods.guard import Guard, Limits, Running, Session
 from honeypods.http_codec import ProtocolError, Request, RequestReader
 
 DECOY: Final = "web"
@@ -1383,31 +1383,15 @@ async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: i
     server.header_timeout = limits.idle_timeout
     await server.freeze()
     guard = Guard(DECOY, limits, RULE)
-    servers: list[Any] = []
-    addresses: list[str] = []
-    try:
-        # The guard accepts itself (listen backlog 511, nginx's default too).
-        plain = await listen(
-            guard.protocol_factory(lambda session: WebConnection(session, server)),
-            host,
-            config.port,
-        )
-        servers.append(plain)
-        addresses += addresses_of(plain)
-        if config.tls_port:
-            server.ssl_context = make_ssl_context(config, server.sni)
-            secure = await listen(
-                guard.protocol_factory(lambda session: TlsSniffer(session, server)),
-                host,
-                config.tls_port,
-            )
-            servers.append(secure)
-            addresses += addresses_of(secure)
-    except BaseException:
-        for srv in servers:
-            srv.close()
-        raise
-    running = Running(guard, servers, addresses)
+    # The guard accepts itself (listen backlog 511, nginx's default too).
+    bindings = [
+        (guard.protocol_factory(lambda session: WebConnection(session, server)), config.port)
+    ]
+    if config.tls_port:
+        server.ssl_context = make_ssl_context(config, server.sni)
+        sniffer = guard.protocol_factory(lambda session: TlsSniffer(session, server))
+        bindings.append((sniffer, config.tls_port))
+    running = await guard.start(host, bindings)
     running.cleanups.append(server.cancel_tasks)
     return running
 
