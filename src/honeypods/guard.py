@@ -567,6 +567,7 @@ class Acceptor:
     def __init__(self, factory: ProtocolFactory, sock: socket.socket) -> None:
         self.factory = factory
         self.sock = sock
+        self.family = int(sock.family)
         self.sockets = [sock]
         self.loop = asyncio.get_running_loop()
         self.closed = False
@@ -577,7 +578,9 @@ class Acceptor:
         # At most BACKLOG per wake-up, like asyncio, so a flood cannot starve the loop.
         for _ in range(BACKLOG):
             try:
-                conn, addr = self.sock.accept()
+                # The _socket-level accept: socket.accept() rebuilds family and type through enum
+                # conversions on every call, a measurable share of a connection's cost here.
+                fd, addr = self.sock._accept()  # type: ignore[attr-defined]
             except (BlockingIOError, InterruptedError):
                 return
             except ConnectionAbortedError:
@@ -593,6 +596,7 @@ class Acceptor:
                     self.loop.remove_reader(self.sock.fileno())
                     self.loop.call_later(RESOURCE_PAUSE, self._resume)
                 return
+            conn = socket.socket(self.family, socket.SOCK_STREAM, 0, fd)
             conn.setblocking(False)
             task = self.loop.create_task(self._connect(conn, _addr(addr)))
             self.pending.add(task)
