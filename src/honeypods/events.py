@@ -19,7 +19,6 @@ The JSON Schema (``events.schema.json``) and ``docs/events.md`` are generated fr
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -430,10 +429,6 @@ def clip_text(text: str | bytes | None, cap: int = TEXT_CAP) -> str:
 
 def to_hex(data: bytes, cap: int = LONG_TEXT_CAP) -> str:
     return data[:cap].hex()
-
-
-def to_b64(data: bytes, cap: int = LONG_TEXT_CAP) -> str:
-    return base64.b64encode(data[:cap]).decode("ascii")
 
 
 # -- Rendering --------------------------------------------------------------------------------------

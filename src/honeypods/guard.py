@@ -236,6 +236,10 @@ class GuardTransport(asyncio.Transport):
         else:
             self._transport.abort()
 
+    def _force_close(self, _exc: BaseException | None) -> None:
+        # asyncio's SSLProtocol calls this on the transport below it when a handshake fails.
+        self.abort()
+
     def is_reading(self) -> bool:
         return self._transport.is_reading()
 

@@ -1021,62 +1021,6 @@ class _TransportInfo(asyncio.BaseTransport):
 # -- TLS --------------------------------------------------------------------------------------------
 
 
-class _LowerTransport(asyncio.Transport):
-    """The guard's transport as asyncio's SSLProtocol wants it (it also calls ``_force_close``)."""
-
-    def __init__(self, inner: asyncio.Transport) -> None:
-        super().__init__()
-        self._inner = inner
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self._inner.write(data)
-
-    def writelines(self, list_of_data: Any) -> None:
-        self._inner.writelines(list_of_data)
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def abort(self) -> None:
-        self._inner.abort()
-
-    def _force_close(self, _exc: BaseException | None) -> None:
-        self._inner.abort()
-
-    def is_closing(self) -> bool:
-        return self._inner.is_closing()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._inner.get_extra_info(name, default)
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        self._inner.set_protocol(protocol)
-
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        return self._inner.get_protocol()
-
-    def is_reading(self) -> bool:
-        return self._inner.is_reading()
-
-    def pause_reading(self) -> None:
-        self._inner.pause_reading()
-
-    def resume_reading(self) -> None:
-        self._inner.resume_reading()
-
-    def can_write_eof(self) -> bool:
-        return False
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        self._inner.set_write_buffer_limits(high, low)
-
-    def get_write_buffer_size(self) -> int:
-        return self._inner.get_write_buffer_size()
-
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        return self._inner.get_write_buffer_limits()
-
-
 class TlsSniffer(asyncio.Protocol):
     """First bytes on the HTTPS port: a TLS handshake starts TLS, anything else is plain HTTP
     (nginx's ngx_http_ssl_handshake peeks at the first byte the same way)."""
@@ -1112,7 +1056,7 @@ class TlsSniffer(asyncio.Protocol):
                 ssl_handshake_timeout=cast(int, HANDSHAKE_TIMEOUT),
             )
             transport.set_protocol(proto)
-            proto.connection_made(_LowerTransport(transport))
+            proto.connection_made(transport)
             waiter.add_done_callback(lambda fut: self._handshake_done(fut, proto))
             _feed(proto, data)
         else:
