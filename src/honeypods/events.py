@@ -527,6 +527,7 @@ def render(flat: Mapping[str, Any]) -> str:
 
 
 _host_name = os.environ.get("HONEYPODS_HOST_NAME") or socket.gethostname()
+_host: Final = {"name": _host_name}
 # Observers see each event, with dotted keys, before it is written (tests collect them). The flat
 # form is only built while an observer is registered: production has none.
 _observers: list[Callable[[Mapping[str, Any]], None]] = []
@@ -597,6 +598,48 @@ _log: Any = None
 _configure_structlog(sys.stdout)
 
 
+class Link:
+    """One connection's identity, nested once so each of its events shares it instead of rebuilding
+    it (a connection's events are most of the log).
+
+    Args:
+        session: the connection's ``honeypod.session`` id.
+        source: peer (address, port).
+        destination: local (address, port).
+        transport: ``network.transport``.
+    """
+
+    __slots__ = ("destination", "flat", "network", "session", "source")
+
+    def __init__(
+        self,
+        session: str,
+        source: tuple[str, int],
+        destination: tuple[str, int],
+        transport: str = "tcp",
+    ) -> None:
+        self.session = session
+        self.source = {"ip": source[0], "port": source[1]}
+        self.destination = {"ip": destination[0], "port": destination[1]}
+        self.network = _NETWORK.get(transport) or {"transport": transport}
+        self.flat = {
+            "honeypod.session": session,
+            "source.ip": source[0],
+            "source.port": source[1],
+            "destination.ip": destination[0],
+            "destination.port": destination[1],
+            "network.transport": transport,
+        }
+
+
+_NETWORK: Final = {"tcp": {"transport": "tcp"}}
+_LEVELS: Final = {name: {"level": name} for name in ("debug", "info", "warning", "error")}
+# Sub-objects many events share (orjson writes plain dicts twice as fast as dict subclasses, so
+# they are known by where they sit); an event that adds a field under one copies it first.
+_SHARED_TOPS: Final = frozenset({"log", "host", "rule", "source", "destination", "network"})
+_rules: dict[str, dict[str, str]] = {}
+
+
 def emit(
     action: str,
     decoy: str,
@@ -604,6 +647,7 @@ def emit(
     *,
     rule: str | None = None,
     level: str = "info",
+    link: Link | None = None,
 ) -> None:
     """Write one event.
 
@@ -613,6 +657,7 @@ def emit(
         fields: dotted field names to values; attacker text must already be clipped.
         rule: the ``honeypod.*`` alert name, required on ``alert`` events.
         level: log level name.
+        link: the connection the event belongs to, for its connection fields.
 
     Raises:
         KeyError, ValueError: the event does not match the catalogue (a programming error).
@@ -624,22 +669,34 @@ def emit(
     # Built nested from the start: this runs for every event on every connection.
     doc: dict[str, Any] = {
         "@timestamp": now,
-        "log": {"level": level},
+        "log": _LEVELS.get(level) or {"level": level},
         "event": {"action": action, "kind": kind, "dataset": f"honeypods.{decoy}"},
         "honeypod": {"decoy": decoy, "schema": SCHEMA_VERSION},
-        "host": {"name": _host_name},
+        "host": _host,
     }
     if kind == "alert":
         if rule is None:
             raise ValueError(f"alert event {action!r} needs a rule name")
-        doc["rule"] = {"name": rule}
+        doc["rule"] = _rules.get(rule) or _rules.setdefault(rule, {"name": rule})
+    if link is not None:
+        doc["honeypod"]["session"] = link.session
+        doc["source"] = link.source
+        doc["destination"] = link.destination
+        doc["network"] = link.network
+    copied: set[str] = set()
     for key, value in fields.items():
         path = _PATHS.get(key) or _path(key)
+        if len(path) == 1:
+            doc[key] = value
+            continue
         node = doc
         for part in path[:-1]:
             child = node.get(part)
             if child is None:
                 child = node[part] = {}
+            elif node is doc and part in _SHARED_TOPS and part not in copied:
+                copied.add(part)
+                child = node[part] = dict(child)
             node = child
         node[path[-1]] = value
     if _counter is not None:
@@ -657,6 +714,8 @@ def emit(
         }
         if rule is not None and kind == "alert":
             flat["rule.name"] = rule
+        if link is not None:
+            flat.update(link.flat)
         flat.update(fields)
         for observer in _observers:
             observer(flat)

@@ -20,6 +20,7 @@ bytes out and answers ``get_extra_info("honeypods.session")`` with the ``Session
 
 from __future__ import annotations
 
+import _socket
 import asyncio
 import contextlib
 import errno
@@ -85,7 +86,6 @@ class Session:
     """One connection as the decoy sees it: identity, counters and the way to end it."""
 
     __slots__ = (
-        "_base",
         "bytes_in",
         "bytes_out",
         "closed",
@@ -93,6 +93,7 @@ class Session:
         "guard",
         "id",
         "last_activity",
+        "link",
         "local",
         "peer",
         "reason",
@@ -120,14 +121,7 @@ class Session:
         self.bytes_out = 0
         self.reason: str | None = None
         self.closed = False
-        self._base: dict[str, Any] = {
-            "honeypod.session": self.id,
-            "source.ip": peer[0],
-            "source.port": peer[1],
-            "destination.ip": local[0],
-            "destination.port": local[1],
-            "network.transport": "tcp",
-        }
+        self.link = events.Link(self.id, peer, local)
         self.rule = guard.rule_for(self)
 
     def emit(
@@ -139,10 +133,7 @@ class Session:
         level: str = "info",
     ) -> None:
         """Emit an event carrying this connection's identity and, by default, its rule."""
-        merged = dict(self._base)
-        if fields:
-            merged.update(fields)
-        events.emit(action, self.decoy, merged, rule=rule or self.rule, level=level)
+        events.emit(action, self.decoy, fields, rule=rule or self.rule, level=level, link=self.link)
 
     def touch(self) -> None:
         """Count as activity: re-arms the idle timer (incoming bytes do this on their own)."""
@@ -560,6 +551,15 @@ _RESOURCE_ERRNOS: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, 
 RESOURCE_PAUSE: Final = 1.0
 
 
+class _Accepted(socket.socket):
+    """An accepted socket whose ``family`` and ``type`` read as the plain ints ``_socket`` keeps:
+    ``socket.socket`` converts them to enums on every read, three times per hand-over."""
+
+    __slots__ = ()
+    family = _socket.socket.family  # type: ignore[assignment]
+    type = _socket.socket.type  # type: ignore[assignment]
+
+
 class Acceptor:
     """One listening socket whose connections go through a guard.
 
@@ -600,7 +600,7 @@ class Acceptor:
                     self.loop.remove_reader(self.sock.fileno())
                     self.loop.call_later(RESOURCE_PAUSE, self._resume)
                 return
-            conn = socket.socket(self.family, socket.SOCK_STREAM, 0, fd)
+            conn = _Accepted(self.family, socket.SOCK_STREAM, 0, fd)
             conn.setblocking(False)
             task = self.loop.create_task(self._connect(conn, _addr(addr)))
             self.pending.add(task)

@@ -136,6 +136,8 @@ _SALT_TABLE: Final = bytes((b & 0x7F) + ((b & 0x7F) in (0, 0x24)) for b in range
 
 
 _COMMAND_NAMES: Final = {int(c): c.name for c in Com}
+_WITHOUT_TLS: Final = int(SERVER_CAPABILITIES)
+_WITH_TLS: Final = _WITHOUT_TLS | Capability.CLIENT_SSL.value
 # Commands this account lacks the privilege for, as SHOW GRANTS says; the error names it.
 _PRIVILEGED: Final[dict[int, str]] = {
     Com.COM_SHUTDOWN: "SHUTDOWN",
@@ -296,15 +298,12 @@ class MysqlProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP only
         self.transport = transport
-        capabilities = SERVER_CAPABILITIES
-        if self.server.tls_offered:
-            capabilities |= Capability.CLIENT_SSL
         greeting = Greeting(
             server_version=self.server.config.server_version,
             connection_id=self.connection_id,
             salt=self.salt,
             plugin=CACHING_SHA2,
-            capabilities=capabilities,
+            capabilities=_WITH_TLS if self.server.tls_offered else _WITHOUT_TLS,
         )
         transport.write(self.codec.greet(greeting))
         # MySQL drops a client that has not logged in within connect_timeout, silently.

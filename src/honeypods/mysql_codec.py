@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import enum
 import functools
+import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -167,6 +169,8 @@ COLLATION_UTF8MB4_0900_AI_CI: Final = 255
 COLLATION_BINARY: Final = 63
 # A packet whose length field is all ones continues in the next packet (protocol limit).
 MAX_PAYLOAD: Final = 0xFFFFFF
+# A packet header: 3 bytes of length, then the sequence id, as one little-endian word.
+_HEADER: Final = struct.Struct("<I")
 # MySQL's own default for max_allowed_packet is 64 MiB; a decoy needs far less.
 DEFAULT_MAX_PACKET_SIZE: Final = 1 << 20
 # USERNAME_CHAR_LENGTH (32) times the widest utf8mb4 character; longer names are not MySQL's.
@@ -192,6 +196,10 @@ class ProtocolError(Exception):
 
 def _bad_handshake() -> ProtocolError:
     return ProtocolError(1043, "08S01", "Bad handshake")
+
+
+def _unknown_command() -> ProtocolError:
+    return ProtocolError(1047, "08S01", "Unknown command")
 
 
 class _NeedData:
@@ -380,11 +388,14 @@ def lenenc_str(data: bytes) -> bytes:
 
 
 class _Reader:
-    """Bounds-checked reads over one complete payload; short input raises ``ProtocolError``."""
+    """Bounds-checked reads over one complete payload; short input raises ``ProtocolError``.
+
+    The error is made only when raised: building an exception per packet cost a good share of
+    parsing one."""
 
     __slots__ = ("data", "error", "pos")
 
-    def __init__(self, data: bytes, error: ProtocolError) -> None:
+    def __init__(self, data: bytes, error: Callable[[], ProtocolError]) -> None:
         self.data = data
         self.pos = 0
         self.error = error
@@ -395,7 +406,7 @@ class _Reader:
     def read(self, n: int) -> bytes:
         end = self.pos + n
         if n < 0 or end > len(self.data):
-            raise self.error
+            raise self.error()
         out = self.data[self.pos : end]
         self.pos = end
         return out
@@ -413,7 +424,7 @@ class _Reader:
             return self.read_int(3)
         if first == 0xFE:
             return self.read_int(8)
-        raise self.error  # 0xFB (NULL) and 0xFF are not lengths
+        raise self.error()  # 0xFB (NULL) and 0xFF are not lengths
 
     def read_lenenc_str(self) -> bytes:
         return self.read(self.read_lenenc_int())
@@ -421,7 +432,7 @@ class _Reader:
     def read_null_str(self) -> bytes:
         end = self.data.find(b"\0", self.pos)
         if end < 0:
-            raise self.error
+            raise self.error()
         out = self.data[self.pos : end]
         self.pos = end + 1
         return out
@@ -459,22 +470,22 @@ def parse_handshake_response(payload: bytes) -> HandshakeResponse | SSLRequest:
     Raises:
         ProtocolError: 1043 Bad handshake for anything short, truncated or pre-4.1.
     """
-    r = _Reader(payload, _bad_handshake())
+    r = _Reader(payload, _bad_handshake)
     if len(payload) < 4:
-        raise r.error
+        raise r.error()
     caps = r.read_int(4)
     if not caps & _PROTOCOL_41:
-        raise r.error
+        raise r.error()
     max_packet = r.read_int(4)
     collation = r.read_int(1)
     r.read(23)
     if r.remaining() == 0:
         if caps & _SSL:
             return SSLRequest(caps, collation)
-        raise r.error
+        raise r.error()
     user = r.read_null_str()
     if len(user) > MAX_USER_BYTES:
-        raise r.error
+        raise r.error()
     if caps & _LENENC_CLIENT_DATA:
         auth = r.read_lenenc_str()
     elif caps & _SECURE_CONNECTION:
@@ -539,17 +550,17 @@ def parse_query_with_attributes(payload: bytes) -> Command:
     Raises:
         ProtocolError: 1835 Malformed communication packet.
     """
-    r = _Reader(payload, _malformed())
+    r = _Reader(payload, _malformed)
     r.read(1)
     count = r.read_lenenc_int()
     r.read_lenenc_int()
     attributes: list[tuple[str, bytes]] = []
     if count:
         if count > r.remaining():
-            raise r.error  # every parameter takes at least one byte
+            raise r.error()  # every parameter takes at least one byte
         nulls = r.read((count + 7) // 8)
         if r.read_int(1) != 1:
-            raise r.error
+            raise r.error()
         params = [(r.read_int(2) & 0xFF, r.read_lenenc_str()) for _ in range(count)]
         for i, (kind, name) in enumerate(params):
             if nulls[i // 8] & (1 << (i % 8)):
@@ -561,7 +572,7 @@ def parse_query_with_attributes(payload: bytes) -> Command:
             elif kind in _LENENC_TYPES:
                 value = r.read_lenenc_str()
             else:
-                raise r.error
+                raise r.error()
             if len(attributes) < MAX_ATTRS:
                 attributes.append((_text(name), value))
     return Command(Com.COM_QUERY, r.read_rest(), tuple(attributes))
@@ -585,11 +596,11 @@ def parse_change_user(payload: bytes, caps: int, collation: int) -> HandshakeRes
     Raises:
         ProtocolError: 1047 Unknown command, as MySQL answers a change-user it cannot read.
     """
-    r = _Reader(payload, ProtocolError(1047, "08S01", "Unknown command"))
+    r = _Reader(payload, _unknown_command)
     r.read(1)
     user = r.read_null_str()
     if len(user) > MAX_USER_BYTES:
-        raise r.error
+        raise r.error()
     auth = r.read(r.read_int(1)) if caps & _SECURE_CONNECTION else r.read_null_str()
     database = r.read_null_str()
     if r.remaining() >= 2:
@@ -833,11 +844,22 @@ class Connection:
         if self._compressed:
             self._inflate()
         buf = self._buf
+        seq = self._expected_seq()
+        if len(buf) >= 4:
+            # The usual case, a whole packet in one piece, without the general loop below.
+            length = buf[0] | buf[1] << 8 | buf[2] << 16
+            end = 4 + length
+            if buf[3] == seq and length < MAX_PAYLOAD and length <= self.max_packet_size:
+                if len(buf) < end:
+                    return None
+                payload = bytes(buf[4:end])
+                del buf[:end]
+                self._seq = (seq + 1) & 0xFF
+                return seq, payload
         pos = 0
         parts: list[bytes] = []
         total = 0
         first_seq = -1
-        seq = self._expected_seq()
         while True:
             if len(buf) - pos < 4:
                 return None
@@ -953,10 +975,12 @@ class Connection:
             raise RuntimeError(f"cannot send {type(reply).__name__} in state {self.state.name}")
         start = self.state
         self.state = _TRANSITIONS[key]
-        out = bytearray()
-        for payload in payloads:
-            out += self._frame(payload)
-        wire = self._deflate(bytes(out))
+        framed = (
+            self._frame(payloads[0])
+            if len(payloads) == 1
+            else b"".join([self._frame(payload) for payload in payloads])
+        )
+        wire = self._deflate(framed) if self._compressed else framed
         if start is State.AUTH and self.state is State.COMMAND and self.compress:
             # Both sides compress everything after the OK that ends authentication.
             self._compressed = True
@@ -982,7 +1006,7 @@ class Connection:
         seq = self._seq
         if len(payload) < MAX_PAYLOAD:
             self._seq = (seq + 1) & 0xFF
-            return len(payload).to_bytes(3, "little") + bytes((seq,)) + payload
+            return _HEADER.pack(len(payload) | seq << 24) + payload
         out = bytearray()
         while True:
             chunk = payload[:MAX_PAYLOAD]

@@ -32,6 +32,8 @@ from honeypods.mysql_codec import (
 )
 
 VERSION_COMMENT: Final = "MySQL Community Server - GPL"
+_AUTOCOMMIT: Final = int(Status.SERVER_STATUS_AUTOCOMMIT)
+_IN_TRANS: Final = int(Status.SERVER_STATUS_IN_TRANS)
 
 # (column, type as SHOW COLUMNS prints it, key, extra); every table is empty.
 SCHEMAS: Final[Mapping[str, Mapping[str, Sequence[tuple[str, str, str, str]]]]] = {
@@ -117,11 +119,9 @@ class SqlSession:
 
     @property
     def status(self) -> int:
-        status = 0
-        if self.autocommit:
-            status |= Status.SERVER_STATUS_AUTOCOMMIT
+        status = _AUTOCOMMIT if self.autocommit else 0
         if self.in_transaction:
-            status |= Status.SERVER_STATUS_IN_TRANS
+            status |= _IN_TRANS
         return status
 
 
@@ -258,6 +258,7 @@ def er_1227_privilege(privileges: str) -> Err:
 # Characters of a statement the patterns look at; MySQL would read it all, a decoy need not.
 MAX_ANALYSED: Final = 4096
 _COMMENT = re.compile(r"/\*(?!!).*?\*/|(?:--\s|#)[^\n]*", re.S)
+_VERB = re.compile(r"[A-Za-z_]+")
 _NAME = r"`[^`]+`|[A-Za-z0-9_$]+"
 _QUALIFIED = re.compile(rf"\s*({_NAME})(?:\s*\.\s*({_NAME}))?")
 
@@ -375,8 +376,8 @@ def answer(query: str, s: SqlSession) -> Ok | Err | ResultSet:
         # A second statement: only clients that enable multi-statements may send one.
         return er_1064_parse(text[semicolon + 1 :].strip())
     verb, _, rest = text.partition(" ")
-    if not re.fullmatch(r"[A-Za-z_]+", verb):
-        m = re.match(r"[A-Za-z_]+", verb)
+    if not _VERB.fullmatch(verb):
+        m = _VERB.match(verb)
         if m:
             verb, rest = m.group(0), text[m.end() :]
     handler = _HANDLERS.get(verb.lower())
@@ -777,13 +778,22 @@ def _info_rows(table: str) -> list[tuple[str, ...]]:
 
 _FROM = re.compile(rf"\s+from\s+((?:{_NAME})(?:\s*\.\s*(?:{_NAME}))?)(.*)$", re.I | re.S)
 _WHERE_EQ = re.compile(r"""(\w+)\s*=\s*(['"])(.*?)\2""", re.S)
+_INTO_FILE = re.compile(r"\binto\s+(outfile|dumpfile)\b", re.I)
+_UNION = re.compile(r"\s+union(?:\s+all|\s+distinct)?\s+select\s+", re.I)
+_LIMIT = re.compile(r"\s+limit\s+(\d+)\s*$", re.I)
+# Expressions that carry no alias even when they end in a word.
+_UNALIASED = re.compile(r"@@[\w.]+|\w+\s*\(.*\)|'.*'|\".*\"|-?\d+", re.S)
+_INTEGER = re.compile(r"-?\d+")
+_SYSTEM_VARIABLE = re.compile(r"@@(?:(session|global|local)\.)?([a-z_0-9]+)")
+_CALL = re.compile(r"([a-z_]+)\s*\((.*)\)", re.S)
+_USER_VARIABLE = re.compile(r"@[a-z_0-9]+")
 
 
 def _select(rest: str, s: SqlSession, text: str) -> ResultSet | Err:
-    if re.search(r"\binto\s+(outfile|dumpfile)\b", rest, re.I):
+    if _INTO_FILE.search(rest):
         # Without the FILE privilege MySQL answers INTO OUTFILE with an access-denied error.
         return Err(1045, "28000", f"Access denied for user '{s.user}'@'%' (using password: YES)")
-    parts = re.split(r"\s+union(?:\s+all|\s+distinct)?\s+select\s+", rest, flags=re.I)
+    parts = _UNION.split(rest)
     if len(parts) > 1 and not _FROM.search(" " + rest):
         results = [_select(part, s, text) for part in parts]
         for result in results:
@@ -799,7 +809,7 @@ def _select(rest: str, s: SqlSession, text: str) -> ResultSet | Err:
     if m and m.group(1).lower() != "dual":
         return _select_from(rest[: m.start()].strip(), m.group(1), m.group(2), s)
     exprs = rest[: m.start() - 1].strip() if m else rest
-    limit = re.search(r"\s+limit\s+(\d+)\s*$", exprs, re.I)
+    limit = _LIMIT.search(exprs)
     if limit:
         exprs = exprs[: limit.start()]
     cols: list[Column] = []
@@ -849,16 +859,16 @@ _FUNCTIONS: Final = {
 def _evaluate(expr: str, s: SqlSession) -> tuple[str, str | int | bool | None] | Err:
     label = expr
     m = _ALIAS.match(expr)
-    if m and not re.fullmatch(r"@@[\w.]+|\w+\s*\(.*\)|'.*'|\".*\"|-?\d+", expr, re.S):
+    if m and not _UNALIASED.fullmatch(expr):
         expr, label = m.group(1).strip(), m.group(2).strip("'\"`")
     low = expr.lower()
-    if re.fullmatch(r"-?\d+", expr):
+    if _INTEGER.fullmatch(expr):
         return label, int(expr)
     if len(expr) >= 2 and expr[0] == expr[-1] and expr[0] in "'\"":
         return (label if label != expr else expr[1:-1]), expr[1:-1]
     if low in ("null", "?"):
         return label, None  # a placeholder of a prepared statement reads as NULL
-    var = re.fullmatch(r"@@(?:(session|global|local)\.)?([a-z_0-9]+)", low)
+    var = _SYSTEM_VARIABLE.fullmatch(low)
     if var:
         name = var.group(2)
         variables = _variables(s)
@@ -867,7 +877,7 @@ def _evaluate(expr: str, s: SqlSession) -> tuple[str, str | int | bool | None] |
         return label, variables[name]
     if low == "current_user":
         low = "current_user()"
-    fn = re.fullmatch(r"([a-z_]+)\s*\((.*)\)", low, re.S)
+    fn = _CALL.fullmatch(low)
     if fn and fn.group(1) in _FUNCTIONS:
         kind = _FUNCTIONS[fn.group(1)]
         if kind in ("now", "utc", "date", "epoch"):
@@ -890,7 +900,7 @@ def _evaluate(expr: str, s: SqlSession) -> tuple[str, str | int | bool | None] |
         if kind == "minus_one":
             return label, -1
         return label, None
-    if re.fullmatch(r"@[a-z_0-9]+", low):
+    if _USER_VARIABLE.fullmatch(low):
         return label, None
     return er_1064_parse(expr)
 
