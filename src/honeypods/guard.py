@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import errno
 import itertools
+import math
 import secrets
 import socket
 import time
@@ -90,6 +91,7 @@ class Session:
         "bytes_out",
         "closed",
         "decoy",
+        "expires",
         "guard",
         "id",
         "last_activity",
@@ -121,6 +123,9 @@ class Session:
         self.bytes_out = 0
         self.reason: str | None = None
         self.closed = False
+        # A decoy's own time limit on top of the guard's (MySQL's connect_timeout, say): the
+        # sweep closes the session with idle_timeout once time.monotonic() passes it.
+        self.expires = math.inf
         self.link = events.Link(self.id, peer, local)
         self.rule = guard.rule_for(self)
 
@@ -207,8 +212,8 @@ class GuardTransport(asyncio.Transport):
         self._proto.inner = protocol
 
     def get_protocol(self) -> asyncio.BaseProtocol:
-        assert self._proto.inner is not None  # noqa: S101 - set before the transport is handed out
-        return self._proto.inner
+        # None once the connection is lost, as asyncio's own transports answer.
+        return self._proto.inner  # type: ignore[return-value]
 
     def is_closing(self) -> bool:
         return self._transport.is_closing()
@@ -281,7 +286,8 @@ class GuardProtocol(asyncio.Protocol):
         session = Session(guard, transport, peer, local)
         self.session = session
         guard.sessions.add(session)
-        guard.per_source[peer[0]] += 1
+        per_source = guard.per_source
+        from_source = per_source[peer[0]] = per_source.get(peer[0], 0) + 1
         guard.counts["accepted"] += 1
         metrics.connection_opened(guard.decoy)
         session.emit("session.connect", {"honeypod.active": len(guard.sessions)})
@@ -290,7 +296,7 @@ class GuardProtocol(asyncio.Protocol):
             return
         if (
             len(guard.sessions) > guard.limits.max_connections
-            or guard.per_source[peer[0]] > guard.limits.max_per_source
+            or from_source > guard.limits.max_per_source
         ):
             session.abort("over_capacity")
             return
@@ -306,17 +312,21 @@ class GuardProtocol(asyncio.Protocol):
         if session is None or session.closed:
             return
         session.closed = True
-        if self.inner is not None:
+        inner, self.inner = self.inner, None
+        if inner is not None:
+            # Dropped first: the inner protocol holds its transport, which holds this protocol.
+            # Without that cycle reference counting frees a connection as soon as the loop lets
+            # go of it, instead of leaving it to pile up for the cyclic garbage collector.
             try:
-                self.inner.connection_lost(exc)
+                inner.connection_lost(exc)
             except Exception as inner_exc:
                 session.error(inner_exc)
         guard = self.guard
         guard.sessions.discard(session)
         source = session.peer[0]
-        guard.per_source[source] -= 1
-        if guard.per_source[source] <= 0:
-            del guard.per_source[source]
+        left = guard.per_source.pop(source, 1) - 1
+        if left > 0:
+            guard.per_source[source] = left
         reason = session.reason or "eof"
         guard.counts[f"closed_{reason}"] += 1
         metrics.connection_closed(guard.decoy, reason)
@@ -414,7 +424,8 @@ class Guard:
             name = rule
             self.rule_for = lambda _session: name
         self.sessions: set[Session] = set()
-        self.per_source: Counter[str] = Counter()
+        # Open connections per source address; an address leaves when its count drops to 0.
+        self.per_source: dict[str, int] = {}
         self.drained: asyncio.Event | None = None
         # Set at shutdown: connections accepted from the kernel's queue after it are closed at once.
         self.closing = False
@@ -439,7 +450,7 @@ class Guard:
                 continue  # already closing; its grace timer, if any, ends it
             if now >= session.started + deadline:
                 session.close("deadline")
-            elif now >= session.last_activity + idle:
+            elif now >= session.last_activity + idle or now >= session.expires:
                 session.close("idle_timeout")
         if self.sessions:
             self.sweep_soon()
@@ -601,7 +612,6 @@ class Acceptor:
                     self.loop.call_later(RESOURCE_PAUSE, self._resume)
                 return
             conn = _Accepted(self.family, socket.SOCK_STREAM, 0, fd)
-            conn.setblocking(False)
             task = self.loop.create_task(self._connect(conn, _addr(addr)))
             self.pending.add(task)
             task.add_done_callback(self.pending.discard)

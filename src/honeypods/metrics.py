@@ -60,13 +60,31 @@ _FAMILIES: Final = {
 }
 _counts: Final[dict[str, dict[tuple[str, ...], int]]] = {name: {} for name in _FAMILIES}
 _active: Final[dict[str, int]] = {}
+# Events written, by (decoy, event id, rule, outcome): one update per event, which the events,
+# alerts and logins families are summed from when scraped.
+_events: Final[dict[tuple[str, str, str | None, str | None], int]] = {}
+
+
+def _snapshot() -> dict[str, dict[tuple[str, ...], int]]:
+    out = {name: dict(counts) for name, counts in _counts.items()}
+    for (decoy, action, rule, outcome), n in list(_events.items()):
+        key: tuple[str, ...] = (decoy, action)
+        out["events"][key] = out["events"].get(key, 0) + n
+        if rule is not None:
+            key = (decoy, rule)
+            out["alerts"][key] = out["alerts"].get(key, 0) + n
+        if action.endswith(".login"):
+            key = (decoy, outcome or "failure")
+            out["logins"][key] = out["logins"].get(key, 0) + n
+    return out
 
 
 class _Collector:
     def collect(self) -> Iterator[Any]:
+        counts = _snapshot()
         for name, (metric, doc, labels) in _FAMILIES.items():
             family = CounterMetricFamily(metric, doc, labels=list(labels))
-            for key, value in list(_counts[name].items()):
+            for key, value in counts[name].items():
                 family.add_metric(list(key), value)
             yield family
         gauge = GaugeMetricFamily(
@@ -133,11 +151,8 @@ def connection_closed(decoy: str, reason: str) -> None:
 
 def count(decoy: str, action: str, rule: str | None, outcome: str | None) -> None:
     """Events hook (``events.set_counter``): counts every event written."""
-    _bump("events", (decoy, action))
-    if rule is not None:
-        _bump("alerts", (decoy, rule))
-    if action.endswith(".login"):
-        _bump("logins", (decoy, outcome or "failure"))
+    key = (decoy, action, rule, outcome)
+    _events[key] = _events.get(key, 0) + 1
 
 
 def observe(event: Mapping[str, Any]) -> None:

@@ -171,6 +171,8 @@ COLLATION_BINARY: Final = 63
 MAX_PAYLOAD: Final = 0xFFFFFF
 # A packet header: 3 bytes of length, then the sequence id, as one little-endian word.
 _HEADER: Final = struct.Struct("<I")
+# HandshakeResponse41's fixed part: capabilities, max packet size, collation, 23 bytes of filler.
+_HELLO_HEAD: Final = struct.Struct("<IIB23x")
 # MySQL's own default for max_allowed_packet is 64 MiB; a decoy needs far less.
 DEFAULT_MAX_PACKET_SIZE: Final = 1 << 20
 # USERNAME_CHAR_LENGTH (32) times the widest utf8mb4 character; longer names are not MySQL's.
@@ -216,6 +218,10 @@ class State(enum.Enum):
     AUTH = "auth"  # response received; the auth plugin's dialogue runs
     COMMAND = "command"  # logged in
     CLOSED = "closed"  # refused, quit or EOF
+
+    # Members are singletons compared by identity; Enum's own __hash__ runs in Python on every
+    # transition-table lookup.
+    __hash__ = object.__hash__
 
 
 # -- events (client to server) ----------------------------------------------------------------------
@@ -476,9 +482,10 @@ def parse_handshake_response(payload: bytes) -> HandshakeResponse | SSLRequest:
     caps = r.read_int(4)
     if not caps & _PROTOCOL_41:
         raise r.error()
-    max_packet = r.read_int(4)
-    collation = r.read_int(1)
-    r.read(23)
+    if len(payload) < _HELLO_HEAD.size:
+        raise r.error()
+    _caps, max_packet, collation = _HELLO_HEAD.unpack_from(payload)
+    r.pos = _HELLO_HEAD.size
     if r.remaining() == 0:
         if caps & _SSL:
             return SSLRequest(caps, collation)
@@ -675,6 +682,7 @@ def _greeting_parts(
     return head, middle, tail
 
 
+@functools.lru_cache(maxsize=256)
 def make_column(c: Column, collation: int, with_default: bool = False) -> bytes:
     """ColumnDefinition41 payload."""
     numeric = c.type in (FieldType.MYSQL_TYPE_LONG, FieldType.MYSQL_TYPE_LONGLONG)
@@ -970,11 +978,11 @@ class Connection:
         return self._send(reply, payloads)
 
     def _send(self, reply: Greeting | Reply, payloads: list[bytes]) -> bytes:
-        key = (self.state, type(reply))
-        if key not in _TRANSITIONS:
-            raise RuntimeError(f"cannot send {type(reply).__name__} in state {self.state.name}")
         start = self.state
-        self.state = _TRANSITIONS[key]
+        after = _TRANSITIONS.get((start, type(reply)))
+        if after is None:
+            raise RuntimeError(f"cannot send {type(reply).__name__} in state {start.name}")
+        self.state = after
         framed = (
             self._frame(payloads[0])
             if len(payloads) == 1

@@ -302,6 +302,8 @@ def _filter_like(rows: list[tuple[str, ...]], rest: str) -> list[tuple[str, ...]
 
 def _unquoted(text: str, char: str) -> int:
     """Index of the first ``char`` outside quotes, or -1."""
+    if char not in text:
+        return -1
     quote = ""
     for i, ch in enumerate(text):
         if quote:
@@ -331,6 +333,8 @@ def split_statements(query: str) -> list[str]:
 
 def _split_top(text: str) -> list[str]:
     """Split a select list on commas outside parentheses and quotes."""
+    if "," not in text:
+        return [text.strip()]
     parts, depth, quote, start = [], 0, "", 0
     for i, ch in enumerate(text):
         if quote:

@@ -10,6 +10,7 @@ import re
 import socket
 import ssl
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -364,6 +365,12 @@ def test_silent_client_is_dropped_like_mysql_does(
         "session.closed"
     )
     assert closed["event"]["reason"] == "idle_timeout"
+    # The limit is on logging in: a client that did stays connected past it.
+    with pymysql.connect(host="127.0.0.1", port=port, user="root", password="") as conn:
+        time.sleep(2.5)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            assert cur.fetchall() == ((1,),)
 
 
 def test_abandoned_full_authentication_is_one_failed_login(

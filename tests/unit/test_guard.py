@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 
 import pytest
 
-from honeypods.guard import Guard, Limits, Session
+from honeypods.guard import Guard, GuardProtocol, Limits, Session, listen
 
 
 async def _serve(guard: Guard, handler) -> tuple[asyncio.Server, int]:
@@ -216,3 +217,44 @@ async def test_bytes_out_cap(captured, n: int) -> None:
     closed = await _closed_reason(captured, port)
     server.close()
     assert closed["event.reason"] == "limit"
+
+
+class _Banner(asyncio.Protocol):
+    """A plain-protocol decoy, as MySQL's is: banner out, then wait for the peer to leave."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        transport.write(b"banner\n")  # type: ignore[attr-defined]
+
+    def eof_received(self) -> bool:
+        self.session.close("eof")
+        return False
+
+
+async def test_closed_connections_are_freed_without_the_cycle_collector(captured) -> None:
+    # A connection must not form a reference cycle (inner protocol -> its transport -> the
+    # guard's protocol -> inner): under load, cyclic garbage piles up between collections.
+    n = 50
+    guard = Guard("mysql", Limits(), "honeypod.vuln.svc")
+    acceptor = await listen(guard.protocol_factory(_Banner), "127.0.0.1", 0)
+    port = acceptor.sock.getsockname()[1]
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(n):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            assert await reader.readline() == b"banner\n"
+            writer.close()
+            await writer.wait_closed()
+        await captured.wait_for(
+            lambda ev: sum(e["event.action"] == "session.closed" for e in ev) >= n
+        )
+        await asyncio.sleep(0.05)  # let the loop drop its last references to the transports
+        alive = [o for o in gc.get_objects() if isinstance(o, GuardProtocol | _Banner | Session)]
+        assert alive == []
+    finally:
+        gc.enable()
+        acceptor.close()
