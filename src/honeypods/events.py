@@ -468,14 +468,14 @@ _last_second = -1
 _second_prefix = ""
 
 
-def _timestamp(now: float) -> str:
+def _timestamp() -> str:
     # strftime per event is slow; the part up to the second changes at most once a second.
     global _last_second, _second_prefix  # noqa: PLW0603 - a one-entry cache
-    second = int(now)
+    second, micro = divmod(time.time_ns() // 1000, 1_000_000)
     if second != _last_second:
         _last_second = second
-        _second_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{_second_prefix}.{int((now - second) * 1_000_000):06d}Z"
+        _second_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+    return f"{_second_prefix}{micro:06d}Z"
 
 
 # Every line is pure ASCII, so no terminal or log viewer interprets attacker text. orjson is fast
@@ -484,14 +484,14 @@ def _timestamp(now: float) -> str:
 _ascii_encode = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=True).encode
 
 
-def _encode(doc: Mapping[str, Any]) -> str:
+def _encode(doc: Mapping[str, Any]) -> bytes:
     try:
         raw = orjson.dumps(doc, default=str)
     except (orjson.JSONEncodeError, TypeError):
-        return _ascii_encode(doc)
+        return _ascii_encode(doc).encode("ascii")
     if raw.isascii():
-        return raw.decode("ascii")
-    return _ascii_encode(doc)
+        return raw
+    return _ascii_encode(doc).encode("ascii")
 
 
 def _flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -505,8 +505,8 @@ def _flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def render_doc(doc: Mapping[str, Any]) -> str:
-    """Turn a nested event into one JSON line of at most MAX_LINE_BYTES bytes."""
+def _line(doc: Mapping[str, Any]) -> bytes:
+    """One nested event as a JSON line (ASCII, no newline) of at most MAX_LINE_BYTES bytes."""
     line = _encode(doc)
     if len(line) <= MAX_LINE_BYTES:
         return line
@@ -519,6 +519,11 @@ def render_doc(doc: Mapping[str, Any]) -> str:
     }
     keep["honeypod.oversize"] = True
     return _encode(_nest(keep))
+
+
+def render_doc(doc: Mapping[str, Any]) -> str:
+    """Turn a nested event into one JSON line of at most MAX_LINE_BYTES bytes."""
+    return _line(doc).decode("ascii")
 
 
 def render(flat: Mapping[str, Any]) -> str:
@@ -556,36 +561,55 @@ _DICT_FIELDS: Final = frozenset(
     if schema.get("type") == "object"
 )
 
+_OWN: Final[Mapping[str, frozenset[str]]] = {
+    action: frozenset(spec.fields) for action, spec in CATALOGUE.items()
+}
 _ALLOWED: Final[Mapping[str, frozenset[str]]] = {
     action: frozenset(spec.fields) | frozenset(CONNECTION_FIELDS) | frozenset(BASE_FIELDS)
     for action, spec in CATALOGUE.items()
 }
 
 
-def validate_fields(action: str, fields: Mapping[str, Any]) -> EventSpec:
+def validate_fields(action: str, fields: Mapping[str, Any], *, own_only: bool = False) -> EventSpec:
     """Check an event against the catalogue.
+
+    Args:
+        action: catalogue id.
+        fields: the fields given for it.
+        own_only: only the event's own fields are allowed (the connection's come from a link).
 
     Raises:
         KeyError: the action is not catalogued.
         ValueError: a field is not declared for it.
     """
     spec = CATALOGUE[action]
-    if not fields.keys() <= _ALLOWED[action]:
-        extra = sorted(set(fields) - _ALLOWED[action])
+    allowed = (_OWN if own_only else _ALLOWED)[action]
+    if not fields.keys() <= allowed:
+        extra = sorted(set(fields) - allowed)
         raise ValueError(f"field {extra[0]!r} is not declared for event {action!r}")
     return spec
 
 
 def _configure_structlog(stream: TextIO) -> None:
-    # structlog's WriteLogger writes each line whole under a lock and flushes it, so a crash or
-    # SIGKILL loses at most the line being written and threads (prometheus-client's) cannot split
-    # a line. Events are rendered here and handed to it directly: a bound logger's processor
-    # chain (copy the context, run one renderer) cost 5-8% of a whole MySQL login or greeting.
-    global _log  # noqa: PLW0603 - the one process-wide event writer
-    _log = structlog.WriteLogger(stream)
+    # structlog's loggers write each line whole under a lock and flush it, so a crash or SIGKILL
+    # loses at most the line being written and threads (prometheus-client's) cannot split a line.
+    # Events are rendered here and handed to them directly: a bound logger's processor chain
+    # (copy the context, run one renderer) cost 5-8% of a whole MySQL login or greeting. Lines
+    # are ASCII bytes from orjson, so a stream with a binary buffer (stdout, a file) gets them
+    # without a round trip through str.
+    global _write_line, _stream  # noqa: PLW0603 - the one process-wide event writer
+    _stream = stream  # held: a text stream closes its buffer when it is collected
+    binary = getattr(stream, "buffer", None)
+    if binary is not None:
+        stream.flush()
+        _write_line = structlog.BytesLogger(binary).msg
+    else:
+        text = structlog.WriteLogger(stream)
+        _write_line = lambda line: text.msg(line.decode("ascii"))  # noqa: E731
 
 
-_log: structlog.WriteLogger
+_write_line: Callable[[bytes], None]
+_stream: TextIO
 _configure_structlog(sys.stdout)
 
 
@@ -629,9 +653,12 @@ class Link:
 
 _NETWORK: Final = {"tcp": {"transport": "tcp"}}
 _LEVELS: Final = {name: {"level": name} for name in ("debug", "info", "warning", "error")}
-# Sub-objects many events share (orjson writes plain dicts twice as fast as dict subclasses, so
-# they are known by where they sit); an event that adds a field under one copies it first.
+# Sub-objects many events share: an event that adds a field under one works on a copy.
 _SHARED_TOPS: Final = frozenset({"log", "host", "rule", "source", "destination", "network"})
+_WRITES_SHARED: Final[Mapping[str, tuple[str, ...]]] = {
+    action: tuple(sorted({name.split(".")[0] for name in spec.fields} & _SHARED_TOPS))
+    for action, spec in CATALOGUE.items()
+}
 _rules: dict[str, dict[str, str]] = {}
 _DATASETS: dict[str, str] = {}
 
@@ -663,9 +690,12 @@ def emit(
         KeyError, ValueError: the event does not match the catalogue (a programming error).
     """
     fields = fields or {}
-    spec = validate_fields(action, fields)
+    spec = CATALOGUE[action]
+    if not fields.keys() <= (_OWN if link is not None else _ALLOWED)[action]:
+        # The link supplies the connection fields, and the sub-objects holding them are shared.
+        validate_fields(action, fields, own_only=link is not None)  # raises, naming the field
     kind = spec.kind
-    now = _timestamp(time.time())
+    now = _timestamp()
     # Built nested from the start: this runs for every event on every connection.
     doc: dict[str, Any] = {
         "@timestamp": now,
@@ -687,22 +717,28 @@ def emit(
         doc["source"] = link.source
         doc["destination"] = link.destination
         doc["network"] = link.network
-    copied: set[str] | None = None
+    for top in _WRITES_SHARED[action]:
+        if top in doc:
+            doc[top] = dict(doc[top])
     for key, value in fields.items():
         path = _PATHS.get(key) or _path(key)
-        if len(path) == 1:
+        if len(path) == 2:
+            top, leaf = path
+            node = doc.get(top)
+            if node is None:
+                doc[top] = {leaf: value}
+            else:
+                node[leaf] = value
+        elif len(path) == 1:
             doc[key] = value
-            continue
-        node = doc
-        for part in path[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            elif node is doc and part in _SHARED_TOPS and (copied is None or part not in copied):
-                copied = {part} if copied is None else copied | {part}
-                child = node[part] = dict(child)
-            node = child
-        node[path[-1]] = value
+        else:
+            node = doc
+            for part in path[:-1]:
+                child = node.get(part)
+                if child is None:
+                    child = node[part] = {}
+                node = child
+            node[path[-1]] = value
     if _counter is not None:
         _counter(decoy, action, rule, fields.get("event.outcome"))
     if _observers:
@@ -723,7 +759,7 @@ def emit(
         flat.update(fields)
         for observer in _observers:
             observer(flat)
-    _log.msg(render_doc(doc))
+    _write_line(_line(doc))
 
 
 # -- stdlib logging ---------------------------------------------------------------------------------

@@ -135,3 +135,46 @@ def test_library_logs_are_routed_into_the_stream(captured) -> None:
     assert routed
     assert routed[-1]["log.logger"] == "asyncio"
     assert "out of system resource x" in routed[-1]["message"]
+
+
+def test_a_linked_event_takes_its_connection_fields_from_the_link(captured) -> None:
+    link = events.Link("s1", ("192.0.2.7", 4242), ("10.0.0.2", 3306))
+    fields = {"event.reason": "eof", "event.duration": 1, "source.bytes": 3, "destination.bytes": 9}
+    events.emit("session.closed", "mysql", fields, rule="honeypod.vuln.svc", link=link)
+    events.emit(
+        "session.connect", "mysql", {"honeypod.active": 1}, rule="honeypod.vuln.svc", link=link
+    )
+    closed, connect = captured.flat[-2:]
+    assert (closed["source.ip"], closed["source.bytes"]) == ("192.0.2.7", 3)
+    assert (connect["destination.port"], connect["honeypod.session"]) == (3306, "s1")
+    # The bytes went into the closed event's own copy, not into the sub-objects the link shares.
+    assert link.source == {"ip": "192.0.2.7", "port": 4242}
+    assert link.destination == {"ip": "10.0.0.2", "port": 3306}
+    with pytest.raises(ValueError, match=r"source\.ip"):
+        events.emit("session.connect", "mysql", {"source.ip": "x"}, rule="r", link=link)
+
+
+def test_linked_events_written_have_the_connection_fields() -> None:
+    out = io.StringIO()
+    events.configure_logging(out)
+    try:
+        link = events.Link("s2", ("192.0.2.8", 1), ("10.0.0.2", 22))
+        events.emit(
+            "session.connect", "ssh", {"honeypod.active": 2}, rule="honeypod.network.ssh", link=link
+        )
+        events.emit(
+            "session.closed",
+            "ssh",
+            {"event.reason": "eof", "event.duration": 5, "source.bytes": 7, "destination.bytes": 8},
+            rule="honeypod.network.ssh",
+            link=link,
+        )
+    finally:
+        events.configure_logging()
+    connect, closed = (json.loads(line) for line in out.getvalue().splitlines())
+    validate_event(connect)
+    validate_event(closed)
+    assert connect["source"] == {"ip": "192.0.2.8", "port": 1}
+    assert closed["source"] == {"ip": "192.0.2.8", "port": 1, "bytes": 7}
+    assert closed["destination"] == {"ip": "10.0.0.2", "port": 22, "bytes": 8}
+    assert closed["honeypod"]["session"] == "s2"
