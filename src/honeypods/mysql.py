@@ -139,6 +139,10 @@ _SALT_TABLE: Final = bytes((b & 0x7F) + ((b & 0x7F) in (0, 0x24)) for b in range
 _COMMAND_NAMES: Final = {int(c): c.name for c in Com}
 _WITHOUT_TLS: Final = int(SERVER_CAPABILITIES)
 _WITH_TLS: Final = _WITHOUT_TLS | Capability.CLIENT_SSL.value
+# Plain ints: IntFlag arithmetic builds an enum member per operation.
+_SECURE_CONNECTION: Final = Capability.CLIENT_SECURE_CONNECTION.value
+_PLUGIN_AUTH: Final = Capability.CLIENT_PLUGIN_AUTH.value
+_MULTI_STATEMENTS: Final = Capability.CLIENT_MULTI_STATEMENTS.value
 # Commands this account lacks the privilege for, as SHOW GRANTS says; the error names it.
 _PRIVILEGED: Final[dict[int, str]] = {
     Com.COM_SHUTDOWN: "SHUTDOWN",
@@ -360,7 +364,9 @@ class MysqlProtocol(asyncio.Protocol):
                 break
             if event is NEED_DATA:
                 break
-            if isinstance(event, ConnectionClosed):
+            if isinstance(event, Command):  # the common case, once logged in
+                closing = self._on_command(event)
+            elif isinstance(event, ConnectionClosed):
                 closing = "eof"
             elif isinstance(event, HandshakeResponse):
                 closing = self._on_hello(event)
@@ -379,8 +385,6 @@ class MysqlProtocol(asyncio.Protocol):
                     return
             elif isinstance(event, AuthData):
                 closing = self._on_auth_data(event.data)
-            elif isinstance(event, Command):
-                closing = self._on_command(event)
         if self.out and self.transport is not None:
             data = b"".join(self.out)
             self.out.clear()
@@ -413,11 +417,11 @@ class MysqlProtocol(asyncio.Protocol):
         self.phase = "hello"
         account_plugin = self.server.config.auth_plugin
         client_plugin = hello.plugin
-        if not client_plugin and hello.capabilities & Capability.CLIENT_SECURE_CONNECTION:
+        if not client_plugin and hello.capabilities & _SECURE_CONNECTION:
             client_plugin = NATIVE
         if client_plugin == account_plugin:
             return self._check(account_plugin, hello.auth_response)
-        if not hello.capabilities & Capability.CLIENT_PLUGIN_AUTH:
+        if not hello.capabilities & _PLUGIN_AUTH:
             self.checked_plugin, self.checked_response = client_plugin, hello.auth_response
             return self._refuse(ER_1251_NOT_SUPPORTED_AUTH_MODE)
         self.phase = "switch"
@@ -493,7 +497,7 @@ class MysqlProtocol(asyncio.Protocol):
             started=self.server.started,
         )
         self.sql = sql
-        self.multi_statements = bool(hello.capabilities & Capability.CLIENT_MULTI_STATEMENTS)
+        self.multi_statements = bool(hello.capabilities & _MULTI_STATEMENTS)
         reply: Reply = Ok()
         if hello.database:
             chosen = use_database(hello.database.decode("utf-8", "backslashreplace"), sql)

@@ -161,6 +161,11 @@ _CONNECT_WITH_DB: Final = int(Capability.CLIENT_CONNECT_WITH_DB)
 _PLUGIN_AUTH: Final = int(Capability.CLIENT_PLUGIN_AUTH)
 _LENENC_CLIENT_DATA: Final = int(Capability.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA)
 _CONNECT_ATTRS: Final = int(Capability.CLIENT_CONNECT_ATTRS)
+_DEPRECATE_EOF: Final = int(Capability.CLIENT_DEPRECATE_EOF)
+_SESSION_TRACK: Final = int(Capability.CLIENT_SESSION_TRACK)
+_QUERY_ATTRIBUTES: Final = int(Capability.CLIENT_QUERY_ATTRIBUTES)
+_OPTIONAL_METADATA: Final = int(Capability.CLIENT_OPTIONAL_RESULTSET_METADATA)
+_COMPRESS: Final = int(Capability.CLIENT_COMPRESS)
 _SESSION_STATE_CHANGED: Final = int(Status.SERVER_SESSION_STATE_CHANGED)
 _MORE_RESULTS: Final = int(Status.SERVER_MORE_RESULTS_EXISTS)
 
@@ -772,17 +777,15 @@ class Connection:
 
     # -- properties negotiated in the handshake ------------------------------------------------------
 
-    def _both(self, flag: int) -> bool:
-        return bool(self.server_capabilities & self.client_capabilities & int(flag))
-
     def _negotiate(self, client: int) -> None:
         # Worked out once per connection; the packet paths read these booleans.
         self.client_capabilities = client
-        self.deprecate_eof = self._both(Capability.CLIENT_DEPRECATE_EOF)
-        self.session_track = self._both(Capability.CLIENT_SESSION_TRACK)
-        self.query_attributes = self._both(Capability.CLIENT_QUERY_ATTRIBUTES)
-        self.optional_metadata = self._both(Capability.CLIENT_OPTIONAL_RESULTSET_METADATA)
-        self.compress = self._both(Capability.CLIENT_COMPRESS)
+        both = self.server_capabilities & client
+        self.deprecate_eof = bool(both & _DEPRECATE_EOF)
+        self.session_track = bool(both & _SESSION_TRACK)
+        self.query_attributes = bool(both & _QUERY_ATTRIBUTES)
+        self.optional_metadata = bool(both & _OPTIONAL_METADATA)
+        self.compress = bool(both & _COMPRESS)
         self.protocol_41 = bool(client & _PROTOCOL_41)
 
     # -- input ---------------------------------------------------------------------------------------
