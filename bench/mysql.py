@@ -110,8 +110,11 @@ class Client(asyncio.Protocol):
         elif self.stage == "query" and payload[:1] == b"\xfe" and len(payload) < 9:
             self.eofs += 1  # EOF after the columns, then EOF after the rows
             if self.eofs == 2:
+                # COM_QUIT, then close at once without waiting for the server, as libmysqlclient's
+                # mysql_close() and PyMySQL's close() do.
                 self.transport.write(packet(0, b"\x01"))
                 self.stage = "closing"
+                self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.done.done():
