@@ -1,4 +1,4 @@
-"""The event stream: catalogue of event ids, JSON Schema, structlog set-up and the emit helper.
+"""The event stream: catalogue of event ids, JSON Schema, structlog output and the emit helper.
 
 Rules this module keeps:
 
