@@ -426,7 +426,11 @@ class _Reader:
         return int.from_bytes(self.read(n), "little")
 
     def read_lenenc_int(self) -> int:
-        first = self.read_int(1)
+        pos = self.pos
+        if pos >= len(self.data):
+            raise self.error()
+        first = self.data[pos]
+        self.pos = pos + 1
         if first < 0xFB:
             return first
         if first == 0xFC:
