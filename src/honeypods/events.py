@@ -605,7 +605,11 @@ def _configure_structlog(stream: TextIO) -> None:
         _write_line = structlog.BytesLogger(binary).msg
     else:
         text = structlog.WriteLogger(stream)
-        _write_line = lambda line: text.msg(line.decode("ascii"))  # noqa: E731
+
+        def write_text(line: bytes) -> None:
+            text.msg(line.decode("ascii"))
+
+        _write_line = write_text
 
 
 _write_line: Callable[[bytes], None]
@@ -624,7 +628,7 @@ class Link:
         transport: ``network.transport``.
     """
 
-    __slots__ = ("destination", "network", "session", "source", "transport")
+    __slots__ = ("destination", "network", "session", "source")
 
     def __init__(
         self,
@@ -637,7 +641,6 @@ class Link:
         self.source = {"ip": source[0], "port": source[1]}
         self.destination = {"ip": destination[0], "port": destination[1]}
         self.network = _NETWORK.get(transport) or {"transport": transport}
-        self.transport = transport
 
     def flat(self) -> dict[str, Any]:
         """The same fields with dotted keys, as observers see them."""
@@ -647,7 +650,7 @@ class Link:
             "source.port": self.source["port"],
             "destination.ip": self.destination["ip"],
             "destination.port": self.destination["port"],
-            "network.transport": self.transport,
+            "network.transport": self.network["transport"],
         }
 
 

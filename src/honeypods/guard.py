@@ -435,7 +435,13 @@ class Guard:
         self.sweeper: asyncio.TimerHandle | None = None
         # Idle and deadline checks run over all sessions a few times per shortest limit, at most
         # once a second: one timer per decoy instead of one per connection (data only stamps time).
-        self.sweep_every = max(0.05, min(1.0, min(limits.idle_timeout, limits.deadline) / 4))
+        self.sweep_every = 1.0
+        self.expire_within(min(limits.idle_timeout, limits.deadline))
+
+    def expire_within(self, seconds: float) -> None:
+        """Sweep often enough for a time limit of ``seconds`` (a limit, or ``Session.expires``
+        set that far ahead) to end a connection within a quarter of it late."""
+        self.sweep_every = max(0.05, min(self.sweep_every, seconds / 4))
 
     def sweep_soon(self) -> None:
         if self.sweeper is None:

@@ -137,8 +137,7 @@ _SALT_TABLE: Final = bytes((b & 0x7F) + ((b & 0x7F) in (0, 0x24)) for b in range
 
 
 _COMMAND_NAMES: Final = {int(c): c.name for c in Com}
-_WITHOUT_TLS: Final = int(SERVER_CAPABILITIES)
-_WITH_TLS: Final = _WITHOUT_TLS | Capability.CLIENT_SSL.value
+_WITH_TLS: Final = SERVER_CAPABILITIES | Capability.CLIENT_SSL.value
 # Plain ints: IntFlag arithmetic builds an enum member per operation.
 _SECURE_CONNECTION: Final = Capability.CLIENT_SECURE_CONNECTION.value
 _PLUGIN_AUTH: Final = Capability.CLIENT_PLUGIN_AUTH.value
@@ -307,7 +306,7 @@ class MysqlProtocol(asyncio.Protocol):
             connection_id=self.connection_id,
             salt=self.salt,
             plugin=CACHING_SHA2,
-            capabilities=_WITH_TLS if self.server.tls_offered else _WITHOUT_TLS,
+            capabilities=_WITH_TLS if self.server.tls_offered else SERVER_CAPABILITIES,
         )
         transport.write(self.codec.greet(greeting))
         # MySQL drops a client that has not logged in within connect_timeout, silently.
@@ -684,8 +683,7 @@ async def start(
     """
     del metrics_port
     guard = Guard(DECOY, limits, RULE)
-    # connect_timeout is checked by the guard's sweep: often enough to keep it within a quarter.
-    guard.sweep_every = max(0.05, min(guard.sweep_every, config.connect_timeout / 4))
+    guard.expire_within(config.connect_timeout)
     holder: list[Server] = []
     factory = guard.protocol_factory(lambda session: MysqlProtocol(session, holder[0]))
     running = await guard.start(host, [(factory, config.port)])

@@ -79,7 +79,7 @@ class Capability(enum.IntFlag):
 
 # What MySQL 8.0 advertises (0xdfffffff with TLS) minus what we do not implement: TLS and zstd
 # compression (zlib compression is implemented).
-SERVER_CAPABILITIES: Final = (
+SERVER_CAPABILITIES: Final = int(
     0xDFFFFFFF & ~Capability.CLIENT_SSL & ~Capability.CLIENT_ZSTD_COMPRESSION_ALGORITHM
 )
 # Payloads shorter than this are sent uncompressed even when compression is on (MIN_COMPRESS_LENGTH).
@@ -762,7 +762,7 @@ class Connection:
     def __init__(self, *, max_packet_size: int = DEFAULT_MAX_PACKET_SIZE) -> None:
         self.max_packet_size = max_packet_size
         self.state = State.GREETING
-        self.server_capabilities = int(SERVER_CAPABILITIES)
+        self.server_capabilities = SERVER_CAPABILITIES
         self.client_capabilities = 0
         self.deprecate_eof = self.session_track = self.query_attributes = False
         self.optional_metadata = self.compress = self.protocol_41 = False
