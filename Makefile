@@ -42,10 +42,10 @@ lint-images: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# Regenerates the event schema and docs/events.md from the catalogue in events.py.
+# Regenerates the event schema, docs/events.md and docs/configuration.md from the catalogues and settings classes.
 docs: venv
-	$(BIN)/python -m honeypods.events
-	$(BIN)/python -m honeypods.config
+	$(BIN)/python -m honeypods.core.eventdocs
+	$(BIN)/python -m honeypods.core.settingsdocs
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit

@@ -54,7 +54,7 @@ from common import (
     sequential,
     table,
 )
-from honeypods.config import DECOY_CONFIGS
+from honeypods.core import registry
 from peers import PEERS, Peer, default_dir
 
 # Our decoy for each service kind.
@@ -101,7 +101,7 @@ class Ours:
         }
         if decoy == "web":
             env["HONEYPODS_WEB_TLS_PORT"] = str(free_port())
-        known = {f.name for f in dataclasses.fields(DECOY_CONFIGS[decoy])}
+        known = {f.name for f in dataclasses.fields(registry.get(decoy).config)}
         for name, value in TUNING.get(decoy, {}).items():
             if name in known:
                 env[f"HONEYPODS_{decoy.upper()}_{name.upper()}"] = value

@@ -22,11 +22,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from honeypods import events
+from honeypods.core import eventdocs, events
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-_SCHEMA = json.loads(events.SCHEMA_PATH.read_text())
+_SCHEMA = json.loads(eventdocs.SCHEMA_PATH.read_text())
 _VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA)
 # One validator per event id: the branch of the schema's allOf that applies, checked directly
 # (the full schema tries every branch's condition, which is slow over tens of thousands of lines).

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import logging
 import resource
 import signal
@@ -20,9 +18,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from honeypods import __version__, events, metrics
-from honeypods.config import DECOYS, ConfigError, Settings, alert_labels, load
-from honeypods.guard import Running
+from honeypods import __version__
+from honeypods.core import events, metrics, registry
+from honeypods.core.guard import Running
+from honeypods.core.settings import ConfigError, Settings, alert_labels, load
 
 STOP_TIMEOUT = 3.0
 # Shutdown stays within 5 s: connections get STOP_TIMEOUT, queued alerts what is left.
@@ -40,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         "command_or_decoy",
         nargs="*",
         metavar="DECOY",
-        help=f"decoys to run: {', '.join(DECOYS)} (default: all); an optional leading 'run' is "
+        help=f"decoys to run: {', '.join(registry.NAMES)} (default: all); an optional leading 'run' is "
         "accepted",
     )
     parser.add_argument("--host", help="address to bind (HONEYPODS_HOST)")
@@ -79,22 +78,17 @@ def _raise_nofile() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-# What each decoy needs beyond the core, as named in pyproject's extras.
-_EXTRAS = {"portscan": (), "mysql": (), "web": ("aiohttp",), "ssh": ("asyncssh",)}
-
-
 def available(decoy: str) -> bool:
-    """Whether this installation carries the decoy (its module and its extra's libraries)."""
-    names = (f"honeypods.{decoy}", *_EXTRAS.get(decoy, ()))
-    return all(importlib.util.find_spec(name) is not None for name in names)
+    """Whether this installation carries the decoy and the libraries its server needs."""
+    return decoy in registry.NAMES and registry.get(decoy).installed()
 
 
 def _choose(named: list[str]) -> list[str]:
     if not named:
         # "All decoys" means all that this image or environment carries.
-        return [d for d in DECOYS if available(d)]
+        return [d for d in registry.NAMES if available(d)]
     for decoy in named:
-        if decoy in DECOYS and not available(decoy):
+        if decoy in registry.NAMES and not available(decoy):
             raise ConfigError(
                 f"decoy {decoy!r} is not installed here: install the '{decoy}' extra "
                 f"(pip install 'honeypods[{decoy}]') or use its image"
@@ -103,8 +97,8 @@ def _choose(named: list[str]) -> list[str]:
 
 
 async def _start(settings: Settings, decoy: str) -> Running:
-    module: Any = importlib.import_module(f"honeypods.{decoy}")
-    return await module.start(  # type: ignore[no-any-return]
+    start = registry.get(decoy).start()
+    return await start(
         settings.configs[decoy],
         limits=settings.limits[decoy],
         host=settings.common.host,
@@ -147,7 +141,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         )
     forwarder = None
     if common.alertmanager_url or common.webhook_url:
-        from honeypods import alerting
+        from honeypods.core import alerting
 
         forwarder = alerting.start(
             alertmanager_url=common.alertmanager_url,
@@ -161,7 +155,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         for decoy in settings.decoys:
             run = running[decoy] = await _start(settings, decoy)
-            metrics.declare(decoy)
+            spec = registry.get(decoy)
+            metrics.declare(decoy, spec.rules, logins=spec.logins)
             events.emit(
                 "honeypods.start",
                 decoy,
@@ -213,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         events.emit("honeypods.config_error", "runner", {"error.message": str(exc)}, level="error")
         print(f"honeypods: configuration error: {exc}", file=sys.stderr)
         return 2
+    events.set_host_name(settings.common.host_name)
     level = getattr(logging, settings.common.log_level.upper())
     logging.getLogger().setLevel(level)
     _raise_nofile()

@@ -22,7 +22,7 @@ import yaml
 from tests.chart.conftest import NAMESPACE, Render, Renderer
 from tests.conftest import free_port, require_tool
 
-from honeypods import metrics
+from honeypods.core import metrics
 
 RULES = (
     "honeypod.ip.enum",

@@ -33,7 +33,10 @@ from tests.chart.conftest import (
     run_helm,
 )
 
-from honeypods import config
+from honeypods.core import registry
+from honeypods.core import settings as config
+from honeypods.portscan.config import PortscanConfig
+from honeypods.ssh.config import SshConfig
 
 # Chart.yaml says kubeVersion >=1.25; kubernetes-validate bundles 1.25 to 1.37.
 KUBE_VERSIONS = ("1.25.0", "1.37.0")
@@ -396,7 +399,7 @@ def test_decoys_accept_the_environment(helm4: Renderer, values_file: Path, tmp_p
     """The package's own config loader accepts what the chart sets (an unknown name exits 2)."""
     out = helm4([values_file])
     envs = _decoy_env(out, tmp_path)
-    assert set(envs) == set(config.DECOYS)
+    assert set(envs) == set(registry.NAMES)
     for decoy, env in envs.items():
         assert set(env) <= config.known_names(), decoy
         settings = config.load([decoy], env=env)
@@ -449,7 +452,7 @@ def test_defaults_agree_with_the_package(helm4: Renderer, tmp_path: Path) -> Non
             if name in env and name not in deliberate:
                 assert getattr(chart.common, attr) == getattr(package.common, attr), name
                 compared += 1
-        cls = config.DECOY_CONFIGS[decoy]
+        cls = registry.get(decoy).config
         for f in dataclasses.fields(cls):
             name = f"HONEYPODS_{decoy.upper()}_{f.name.upper()}"
             if name in env and name not in deliberate:
@@ -461,9 +464,9 @@ def test_defaults_agree_with_the_package(helm4: Renderer, tmp_path: Path) -> Non
     for decoy, env in envs.items():
         assert f"HONEYPODS_{decoy.upper()}_SERVER_VERSION" not in env, decoy
     portscan = config.load(["portscan"], env=envs["portscan"]).configs["portscan"]
-    assert set(portscan.ports) == set(config.PortscanConfig().ports) | {22}
+    assert set(portscan.ports) == set(PortscanConfig().ports) | {22}
     assert values()["decoys"]["ssh"]["port"] == 22
-    assert config.SshConfig().port == 2222
+    assert SshConfig().port == 2222
 
 
 # -- secrets ----------------------------------------------------------------------------------------

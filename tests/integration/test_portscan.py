@@ -83,8 +83,8 @@ def test_every_connection_is_logged_and_attacker_bytes_stay_json(decoy_process) 
 
 
 def test_port_22_contact_maps_to_the_ssh_alert() -> None:
-    from honeypods.guard import Session
-    from honeypods.portscan import rule_for
+    from honeypods.core.guard import Session
+    from honeypods.portscan.server import rule_for
 
     class _S:
         local = ("10.0.0.1", 22)

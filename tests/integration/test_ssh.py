@@ -13,7 +13,7 @@ import asyncssh
 import pytest
 from tests.conftest import DecoyProcess, free_port, require_tool
 
-from honeypods import ssh_persona
+from honeypods.ssh import persona as ssh_persona
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 from tests.conftest import Captured, free_port, require_tool
 
-from honeypods import web
-from honeypods.config import WebConfig
-from honeypods.guard import Limits
+from honeypods.core.guard import Limits
+from honeypods.web import server as web
+from honeypods.web.config import WebConfig
 
 pytestmark = pytest.mark.integration
 

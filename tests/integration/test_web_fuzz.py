@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import Captured, free_port
 
-from honeypods import http_codec, web
-from honeypods.config import WebConfig
-from honeypods.guard import Limits
+from honeypods.core.guard import Limits
+from honeypods.web import http_codec
+from honeypods.web import server as web
+from honeypods.web.config import WebConfig
 
 pytestmark = pytest.mark.integration
 

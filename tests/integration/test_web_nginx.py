@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from tests.conftest import Captured, free_port, require_tool
 
-from honeypods import web
-from honeypods.config import WebConfig
-from honeypods.guard import Limits, Running
+from honeypods.core.guard import Limits, Running
+from honeypods.web import server as web
+from honeypods.web.config import WebConfig
 
 pytestmark = pytest.mark.integration
 

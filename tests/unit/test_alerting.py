@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from tests.integration.promstack import Receiver
 
-from honeypods import alerting, config, events
+from honeypods.core import alerting, events
+from honeypods.core import settings as config
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _sample(name: str, **labels: str) -> float:
-    from honeypods import metrics
+    from honeypods.core import metrics
 
     value = metrics.REGISTRY.get_sample_value(name, labels)
     return float(value or 0.0)
@@ -72,7 +73,7 @@ async def test_alertmanager_gets_one_alert_per_rule_decoy_pod_and_source(
         "namespace": "decoys",
         "alertname": "honeypod.ip.enum",
         "decoy": "portscan",
-        "pod": events._host_name,
+        "pod": events.host_name(),
         "severity": "critical",
         "source_ip": "10.1.2.3",
     }

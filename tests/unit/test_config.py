@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from honeypods import config
-from honeypods.config import ConfigError, load
+from honeypods.core import registry, settingsdocs
+from honeypods.core import settings as config
+from honeypods.core.settings import ConfigError, load
 
 
 def test_defaults_are_local_and_valid() -> None:
     s = load([], env={})
-    assert s.decoys == config.DECOYS
+    assert s.decoys == registry.NAMES
     assert s.common.host == "127.0.0.1"
     assert s.configs["portscan"].scan_threshold == 4
     assert all(p >= 1024 for p in s.configs["portscan"].ports)
@@ -67,8 +68,8 @@ def test_every_setting_has_a_documented_variable() -> None:
 
 
 def test_committed_docs_match_the_settings() -> None:
-    assert config.DOCS_PATH.read_text() == config.markdown(), "run `make docs`"
+    assert settingsdocs.DOCS_PATH.read_text() == settingsdocs.markdown(), "run `make docs`"
     for name in config.known_names():
         if "_MAX_" in name or name.endswith(("_TIMEOUT", "_DEADLINE", "_BYTES_IN", "_BYTES_OUT")):
             continue  # limits are documented once, as a table
-        assert f"`{name}`" in config.DOCS_PATH.read_text(), name
+        assert f"`{name}`" in settingsdocs.DOCS_PATH.read_text(), name

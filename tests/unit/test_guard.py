@@ -8,14 +8,34 @@ import socket
 
 import pytest
 
-from honeypods.guard import Guard, GuardProtocol, Limits, Session, listen
+from honeypods.core.acceptor import listen
+from honeypods.core.guard import Guard, GuardProtocol, Limits, Session
 
 
-async def _serve(guard: Guard, handler) -> tuple[asyncio.Server, int]:
-    server = await asyncio.get_running_loop().create_server(
-        guard.stream_factory(handler), "127.0.0.1", 0
-    )
-    return server, server.sockets[0].getsockname()[1]
+def _streams(handler):
+    """A decoy written against asyncio streams: ``handler(session, reader, writer)`` per connection,
+    ending the session as a decoy does (the guard does the closing)."""
+
+    def inner(session: Session) -> asyncio.BaseProtocol:
+        async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await handler(session, reader, writer)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                session.close("eof")
+            except Exception as exc:
+                session.error(exc)
+            else:
+                session.close(session.reason or "eof")
+
+        return asyncio.StreamReaderProtocol(asyncio.StreamReader(), run)
+
+    return inner
+
+
+async def _serve(guard: Guard, handler):
+    """The guard's own listener on a free loopback port, as every decoy starts."""
+    running = await guard.start("127.0.0.1", [(guard.protocol_factory(_streams(handler)), 0)])
+    return running.servers[0], int(running.addresses[0].rsplit(":", 1)[1])
 
 
 async def _echo_once(session: Session, reader: asyncio.StreamReader, writer) -> None:
@@ -253,7 +273,12 @@ async def test_closed_connections_are_freed_without_the_cycle_collector(captured
             lambda ev: sum(e["event.action"] == "session.closed" for e in ev) >= n
         )
         await asyncio.sleep(0.05)  # let the loop drop its last references to the transports
-        alive = [o for o in gc.get_objects() if isinstance(o, GuardProtocol | _Banner | Session)]
+        # Only this guard's: an earlier test's connection may still be in its close grace.
+        alive = [
+            o
+            for o in gc.get_objects()
+            if isinstance(o, _Banner) or (isinstance(o, GuardProtocol | Session) and o.guard is guard)
+        ]
         assert alive == []
     finally:
         gc.enable()

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from honeypods import http_codec
-from honeypods.http_codec import ProtocolError, Request, RequestReader
+from honeypods.web import http_codec
+from honeypods.web.http_codec import ProtocolError, Request, RequestReader
 
 # The 404 page of nginx 1.22.1, captured from the real server (research/peers.md §4.3).
 NGINX_404 = (

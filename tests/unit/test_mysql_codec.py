@@ -7,8 +7,9 @@ import zlib
 
 import pytest
 
-from honeypods import mysql, mysql_sql
-from honeypods.mysql_codec import (
+from honeypods.mysql import server as mysql
+from honeypods.mysql import sql as mysql_sql
+from honeypods.mysql.codec import (
     NEED_DATA,
     SERVER_CAPABILITIES,
     AuthData,

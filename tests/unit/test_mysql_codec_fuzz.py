@@ -8,7 +8,7 @@ from datetime import timedelta
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from honeypods.mysql_codec import (
+from honeypods.mysql.codec import (
     NEED_DATA,
     AuthData,
     Command,
@@ -101,8 +101,8 @@ PREFIXES = st.sampled_from(
 @example(prefix="show variables like ", text="'" * 100000)
 @example(prefix="/*", text="/*" * 100000)
 def test_sql_answers_any_text(prefix: str, text: str) -> None:
-    from honeypods.mysql_codec import ResultSet
-    from honeypods.mysql_sql import SqlSession, answer, default_variables
+    from honeypods.mysql.codec import ResultSet
+    from honeypods.mysql.sql import SqlSession, answer, default_variables
 
     session = SqlSession("root", "10.0.0.1", 7, "8.0.36", default_variables("8.0.36", "h", 3306))
     session.database = "app_prod"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from honeypods.mysql_codec import Err, Ok, ResultSet, Status
-from honeypods.mysql_sql import (
+from honeypods.mysql.codec import Err, Ok, ResultSet, Status
+from honeypods.mysql.sql import (
     SqlSession,
     answer,
     default_variables,

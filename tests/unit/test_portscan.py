@@ -9,8 +9,8 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from honeypods import packets
-from honeypods.portscan import MAX_LISTED_PORTS, ScanDetector
+from honeypods.portscan import packets
+from honeypods.portscan.server import MAX_LISTED_PORTS, ScanDetector
 
 
 def _detector(reports: list, **kw) -> ScanDetector:

@@ -15,9 +15,11 @@ import asyncssh
 import pytest
 from tests.conftest import Captured
 
-from honeypods import ssh, ssh_persona
-from honeypods.config import ConfigError, SshConfig, load
-from honeypods.guard import Limits, Running
+from honeypods.core.guard import Limits, Running
+from honeypods.core.settings import ConfigError, load
+from honeypods.ssh import persona as ssh_persona
+from honeypods.ssh import server as ssh
+from honeypods.ssh.config import SshConfig
 
 TELLS = (b"asyncssh", b"python", b"honeypod")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from cryptography import x509
 
-from honeypods import web
-from honeypods.config import WebConfig
+from honeypods.web import server as web
+from honeypods.web.config import WebConfig
 
 
 def test_branding_is_escaped_into_the_login_page() -> None:

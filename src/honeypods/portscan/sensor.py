@@ -19,8 +19,9 @@ import time
 from collections import OrderedDict
 from typing import Any, Final
 
-from honeypods import events, packets
-from honeypods.portscan import DECOY, RULE_CONTACT, RULE_SCAN, ScanDetector
+from honeypods.core import events
+from honeypods.portscan import packets
+from honeypods.portscan.server import DECOY, RULE_CONTACT, RULE_SCAN, ScanDetector
 
 LOG_INTERVAL: Final = 10.0
 # Packets read per wake-up: a flood cannot starve the listeners on the same loop.

@@ -21,9 +21,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Final
 
-from honeypods import events
-from honeypods.config import PortscanConfig
-from honeypods.guard import Guard, Limits, Running, Session
+from honeypods.core import events
+from honeypods.core.guard import Guard, Limits, Running, Session
+from honeypods.portscan.config import PortscanConfig
 
 DECOY: Final = "portscan"
 RULE_CONTACT: Final = "honeypod.ip.enum"
@@ -210,7 +210,7 @@ async def start(
     running = await guard.start(host, [(factory, port) for port in config.ports])
     running.cleanups.append(detector.close)
     if config.sensor == "on":
-        from honeypods import sensor
+        from honeypods.portscan import sensor
 
         listened = {int(a.rsplit(":", 1)[1]) for a in running.addresses}
         task = sensor.start(

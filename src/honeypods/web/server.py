@@ -22,14 +22,8 @@ import binascii
 import datetime
 import html
 import importlib.resources
-import ipaddress
-import os
 import ssl
-import subprocess
-import sys
-import tempfile
 import time
-from asyncio import sslproto
 from collections.abc import Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +37,12 @@ from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from honeypods import events, http_codec
-from honeypods.config import WebConfig
-from honeypods.guard import Guard, Limits, Running, Session
-from honeypods.http_codec import ProtocolError, Request, RequestReader
+from honeypods.core import asyncio_shim, events, tls
+from honeypods.core.guard import Guard, Limits, Running, Session
+from honeypods.core.transport import feed
+from honeypods.web import http_codec
+from honeypods.web.config import WebConfig
+from honeypods.web.http_codec import ProtocolError, Request, RequestReader
 
 DECOY: Final = "web"
 RULE: Final = "honeypod.fake.svc"
@@ -100,7 +96,10 @@ class StaticFile:
 def render_login(config: WebConfig, message: str = "") -> bytes:
     """The login page, with the configured branding and an optional error message."""
     template = (
-        importlib.resources.files("honeypods").joinpath("pages").joinpath("index.html").read_text()
+        importlib.resources.files("honeypods.web")
+        .joinpath("pages")
+        .joinpath("index.html")
+        .read_text()
     )
     block = f'<div class="error">{html.escape(message)}</div>' if message else ""
     return (
@@ -113,7 +112,7 @@ def render_login(config: WebConfig, message: str = "") -> bytes:
 
 def site_files(config: WebConfig) -> dict[str, StaticFile]:
     """Everything under the document root: URI path -> file, as nginx would find it on disk."""
-    root = importlib.resources.files("honeypods").joinpath("pages")
+    root = importlib.resources.files("honeypods.web").joinpath("pages")
     files: dict[str, StaticFile] = {}
     index = Path(str(root.joinpath("index.html")))
     files["/index.html"] = StaticFile(render_login(config), "text/html", int(index.stat().st_mtime))
@@ -1047,18 +1046,12 @@ class TlsSniffer(asyncio.Protocol):
                 tls=True,
                 on_established=lambda: self._handshake_done(waiter, proto),
             )
-            proto = sslproto.SSLProtocol(
-                loop,
-                app,
-                cast(ssl.SSLContext, self.server.ssl_context),
-                waiter,
-                server_side=True,
-                ssl_handshake_timeout=cast(int, HANDSHAKE_TIMEOUT),
+            context = cast(ssl.SSLContext, self.server.ssl_context)
+            proto = asyncio_shim.start_server_tls(
+                transport, app, context, waiter, HANDSHAKE_TIMEOUT
             )
-            transport.set_protocol(proto)
-            proto.connection_made(transport)
             waiter.add_done_callback(lambda fut: self._handshake_done(fut, proto))
-            _feed(proto, data)
+            feed(proto, data)
         else:
             conn = WebConnection(self.session, self.server, plain_on_tls_port=True)
             transport.set_protocol(conn)
@@ -1069,12 +1062,12 @@ class TlsSniffer(asyncio.Protocol):
         self.session.close("eof")
         return True
 
-    def _handshake_done(self, fut: asyncio.Future[None], proto: sslproto.SSLProtocol) -> None:
+    def _handshake_done(self, fut: asyncio.Future[None], proto: asyncio.BaseProtocol) -> None:
         # Called when the application protocol starts (success) or by the waiter (failure).
         if self.reported:
             return
         self.reported = True
-        sslobj = getattr(proto, "_sslobj", None)
+        sslobj = asyncio_shim.ssl_object(proto)
         sni = self.server.sni.pop(id(sslobj), None) if sslobj is not None else None
         fields: dict[str, Any] = {}
         if sni:
@@ -1099,16 +1092,6 @@ class TlsSniffer(asyncio.Protocol):
         self.session.emit("web.tls", fields)
 
 
-def _feed(proto: asyncio.BufferedProtocol, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        buf = memoryview(proto.get_buffer(len(view)))
-        n = min(len(buf), len(view))
-        buf[:n] = view[:n]
-        proto.buffer_updated(n)
-        view = view[n:]
-
-
 def make_ssl_context(config: WebConfig, sni: dict[int, str]) -> ssl.SSLContext:
     """Server context with nginx's defaults; a stable certificate from files, or a fresh one."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -1120,8 +1103,8 @@ def make_ssl_context(config: WebConfig, sni: dict[int, str]) -> ssl.SSLContext:
     if config.tls_cert and config.tls_key:
         ctx.load_cert_chain(config.tls_cert, config.tls_key)
     else:
-        cert, key = _generate_elsewhere(config.tls_common_name, config.tls_sans)
-        _load_in_memory(ctx, cert, key)
+        spec = _certificate(config.tls_common_name, config.tls_sans)
+        tls.load_pem(ctx, tls.make_pem_in_child(spec))
 
     def on_sni(sslobj: Any, name: str | None, _ctx: ssl.SSLContext) -> None:
         if name:
@@ -1131,78 +1114,15 @@ def make_ssl_context(config: WebConfig, sni: dict[int, str]) -> ssl.SSLContext:
     return ctx
 
 
-def _generate_elsewhere(common_name: str, sans: tuple[str, ...]) -> tuple[bytes, bytes]:
-    """``generate_certificate`` in a child process: importing cryptography would keep about
-    9 MiB resident in the decoy for the rest of its life, for one use at start."""
-    out = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
-        [sys.executable, "-m", "honeypods.web", common_name, *sans],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    ).stdout
-    cert, _, key = out.partition(b"\0")
-    return cert, key
-
-
-def _load_in_memory(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
-    """Load a PEM pair that exists only in memory: the image's root filesystem is read-only and
-    has no /tmp, and ssl only loads certificates from paths (memfd gives one)."""
-    if not hasattr(os, "memfd_create"):  # not Linux: a private temporary directory will do
-        with tempfile.TemporaryDirectory() as tmp:
-            Path(tmp, "cert.pem").write_bytes(cert)
-            Path(tmp, "key.pem").write_bytes(key)
-            ctx.load_cert_chain(Path(tmp, "cert.pem"), Path(tmp, "key.pem"))
-        return
-    fds: list[int] = []
-    try:
-        for name, data in (("cert", cert), ("key", key)):
-            fd = os.memfd_create(name)
-            fds.append(fd)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        ctx.load_cert_chain(f"/proc/self/fd/{fds[0]}", f"/proc/self/fd/{fds[1]}")
-    finally:
-        for fd in fds:
-            os.close(fd)
+def _certificate(common_name: str, sans: tuple[str, ...]) -> tls.CertSpec:
+    # Debian's make-ssl-cert snakeoil: self-signed, ten years; made a few days before start.
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=3)
+    return tls.CertSpec(common_name, start, 3650, sans)
 
 
 def generate_certificate(common_name: str, sans: tuple[str, ...]) -> tuple[bytes, bytes]:
     """A self-signed RSA 2048 certificate like Debian's ssl-cert snakeoil: (cert PEM, key PEM)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    alt: list[x509.GeneralName] = []
-    for san in sans:
-        try:
-            alt.append(x509.IPAddress(ipaddress.ip_address(san)))
-        except ValueError:
-            alt.append(x509.DNSName(san))
-    now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=3)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=3650))
-    )
-    if alt:
-        builder = builder.add_extension(x509.SubjectAlternativeName(alt), critical=False)
-    cert = builder.sign(key, hashes.SHA256())
-    return (
-        cert.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        ),
-    )
+    return tls.split_pem(tls.make_pem(_certificate(common_name, sans)))
 
 
 # -- the server -------------------------------------------------------------------------------------
@@ -1338,9 +1258,3 @@ async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: i
     running = await guard.start(host, bindings)
     running.cleanups.append(server.cancel_tasks)
     return running
-
-
-if __name__ == "__main__":
-    # The child side of _generate_elsewhere: certificate and key PEM on stdout, NUL between.
-    _cert, _key = generate_certificate(sys.argv[1], tuple(sys.argv[2:]))
-    sys.stdout.buffer.write(_cert + b"\0" + _key)

@@ -47,9 +47,10 @@ from asyncssh.mac import get_mac_algs
 from asyncssh.packet import Boolean, NameList, PacketDecodeError, SSHPacket, String, UInt32
 from asyncssh.public_key import get_public_key_algs
 
-from honeypods import events, ssh_persona
-from honeypods.config import SshConfig, parse_max_startups
-from honeypods.guard import Guard, Limits, Running, Session
+from honeypods.core import events
+from honeypods.core.guard import Guard, Limits, Running, Session
+from honeypods.ssh import persona as ssh_persona
+from honeypods.ssh.config import SshConfig, parse_max_startups
 
 DECOY: Final = "ssh"
 RULE: Final = "honeypod.network.ssh"

@@ -42,10 +42,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from honeypods import events
-from honeypods.config import MysqlConfig
-from honeypods.guard import Guard, Limits, Running, Session
-from honeypods.mysql_codec import (
+from honeypods.core import events
+from honeypods.core.guard import Guard, Limits, Running, Session
+from honeypods.mysql.codec import (
     NEED_DATA,
     SERVER_CAPABILITIES,
     AuthData,
@@ -69,7 +68,8 @@ from honeypods.mysql_codec import (
     SSLRequest,
     Text,
 )
-from honeypods.mysql_sql import (
+from honeypods.mysql.config import MysqlConfig
+from honeypods.mysql.sql import (
     SqlSession,
     answer,
     default_variables,
@@ -78,7 +78,7 @@ from honeypods.mysql_sql import (
     split_statements,
     use_database,
 )
-from honeypods.mysql_tls import TlsError, TlsLayer, make_context
+from honeypods.mysql.tls import TlsError, TlsLayer, make_context
 
 DECOY: Final = "mysql"
 RULE: Final = "honeypod.vuln.svc"

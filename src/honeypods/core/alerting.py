@@ -41,7 +41,7 @@ from typing import Any, Final
 
 from prometheus_client import Counter, Gauge
 
-from honeypods import events, metrics
+from honeypods.core import events, metrics
 
 # Events per request. A webhook gets whole events (each line at most MAX_LINE_BYTES, typically
 # under 1 KiB), so fewer per request; Alertmanager gets one bounded summary per group.

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import os
+import importlib.util
 import secrets
 import ssl
 from typing import Final
+
+from honeypods.core import tls
 
 # The ciphers and versions MySQL 8.0 accepts by default (TLSv1.2 and TLSv1.3).
 MIN_VERSION: Final = ssl.TLSVersion.TLSv1_2
@@ -29,71 +31,20 @@ class TlsError(Exception):
 
 def make_context(server_version: str) -> ssl.SSLContext | None:
     """A server context with a fresh MySQL-style certificate chain, or None without cryptography."""
-    try:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        from cryptography.x509.oid import NameOID
-    except ImportError:
+    if importlib.util.find_spec("cryptography") is None:
         return None
-
-    def name(kind: str) -> x509.Name:
-        cn = f"MySQL_Server_{server_version}_Auto_Generated_{kind}_Certificate"
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
     # The data directory was initialised some weeks before "now", like the persona's uptime.
     start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
         days=30 + secrets.randbelow(300), seconds=secrets.randbelow(86400)
     )
-    end = start + datetime.timedelta(days=3650)
-    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(name("CA"))
-        .issuer_name(name("CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(1)
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name("Server"))
-        .issuer_name(name("CA"))
-        .public_key(key.public_key())
-        .serial_number(2)
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = (
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-        + cert.public_bytes(serialization.Encoding.PEM)
-        + ca.public_bytes(serialization.Encoding.PEM)
+    prefix = f"MySQL_Server_{server_version}_Auto_Generated"
+    spec = tls.CertSpec(
+        f"{prefix}_Server_Certificate", start, 3650, ca_common_name=f"{prefix}_CA_Certificate"
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = MIN_VERSION
-    _load_from_memory(context, pem)
+    tls.load_pem(context, tls.make_pem(spec))
     return context
-
-
-def _load_from_memory(context: ssl.SSLContext, pem: bytes) -> None:
-    # ssl only loads certificates from paths, and the image's root filesystem is read-only: an
-    # anonymous in-memory file (memfd) gives a path that never touches a disk.
-    fd = os.memfd_create("tls", os.MFD_CLOEXEC)
-    try:
-        os.write(fd, pem)
-        context.load_cert_chain(f"/proc/self/fd/{fd}")
-    finally:
-        os.close(fd)
 
 
 class TlsLayer:

@@ -115,24 +115,18 @@ def _bump(name: str, key: tuple[str, ...]) -> None:
     counts[key] = counts.get(key, 0) + 1
 
 
-# The alerts each decoy can raise. Their series are created at 0 when the decoy starts: a counter
-# that only appears at its first event hides that event from increase() and rate(), so a dashboard
-# would show nothing for a single ping (Prometheus' instrumentation guide: avoid missing metrics).
-DECOY_RULES: Final[Mapping[str, tuple[str, ...]]] = {
-    "portscan": ("honeypod.ip.enum", "honeypod.port.scan", "honeypod.network.ssh"),
-    "web": ("honeypod.fake.svc",),
-    "mysql": ("honeypod.vuln.svc",),
-    "ssh": ("honeypod.network.ssh",),
-}
+def declare(decoy: str, rules: tuple[str, ...], *, logins: bool) -> None:
+    """Create the decoy's counters at 0: connections, its alert events, and login attempts.
 
-
-def declare(decoy: str) -> None:
-    """Create the decoy's counters at 0 (connections, alert events, login attempts)."""
+    A counter that only appears at its first event hides that event from increase() and rate(),
+    so a dashboard would show nothing for a single ping (Prometheus' instrumentation guide: avoid
+    missing metrics).
+    """
     _counts["connections"].setdefault((decoy,), 0)
     _active.setdefault(decoy, 0)
-    for rule in DECOY_RULES.get(decoy, ()):
+    for rule in rules:
         _counts["alerts"].setdefault((decoy, rule), 0)
-    if decoy != "portscan":
+    if logins:
         for outcome in ("success", "failure"):
             _counts["logins"].setdefault((decoy, outcome), 0)
 

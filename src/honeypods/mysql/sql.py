@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from honeypods.mysql_codec import (
+from honeypods.mysql.codec import (
     Column,
     Err,
     FieldFlag,

@@ -20,34 +20,26 @@ bytes out and answers ``get_extra_info("honeypods.session")`` with the ``Session
 
 from __future__ import annotations
 
-import _socket
 import asyncio
 import contextlib
-import errno
-import functools
 import itertools
 import math
 import secrets
-import socket
 import time
 import traceback
 import typing
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from honeypods import events, metrics
+from honeypods.core import events, metrics
+from honeypods.core.acceptor import ProtocolFactory, address, addresses_of, listen
+from honeypods.core.transport import GuardTransport, feed
 
 # How long a close may wait for the peer to drain our last bytes before the socket is aborted.
 # A peer that stops reading must not hold the connection (and its buffers) open.
 CLOSE_GRACE: Final = 5.0
-# Connections accepted per wake-up of the listening socket (nginx's default backlog): a bound, so a
-# flood cannot queue thousands of callbacks ahead of SIGTERM or of established connections.
-BACKLOG: Final = 511
-# The kernel's accept queue: deeper than one batch, so bursts wait there instead of being dropped
-# and retried a second later (Linux caps it at net.core.somaxconn).
-LISTEN_QUEUE: Final = 4096
 
 
 @dataclass(frozen=True)
@@ -179,89 +171,6 @@ class Session:
         self.abort("server_error")
 
 
-class GuardTransport(asyncio.Transport):
-    """What the inner protocol sees: the real transport, with bytes out counted and capped."""
-
-    # asyncio's start_tls checks for this; we forward everything it needs.
-    _start_tls_compatible = True
-
-    def __init__(self, proto: GuardProtocol, transport: asyncio.Transport) -> None:
-        super().__init__()
-        self._proto = proto
-        self._transport = transport
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        session = self._proto.session
-        if session is None or session.closed:
-            return
-        session.bytes_out += len(data)
-        if session.bytes_out > self._proto.guard.limits.max_bytes_out:
-            session.abort("limit")
-            return
-        self._transport.write(data)
-
-    def writelines(self, list_of_data: Any) -> None:
-        for data in list_of_data:
-            self.write(data)
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        if name == "honeypods.session":
-            return self._proto.session
-        return self._transport.get_extra_info(name, default)
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        self._proto.inner = protocol
-
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        # None once the connection is lost, as asyncio's own transports answer.
-        return self._proto.inner  # type: ignore[return-value]
-
-    def is_closing(self) -> bool:
-        return self._transport.is_closing()
-
-    def close(self) -> None:
-        session = self._proto.session
-        if session is not None:
-            session.close(session.reason or "eof")
-        else:
-            self._transport.close()
-
-    def abort(self) -> None:
-        session = self._proto.session
-        if session is not None:
-            session.abort(session.reason or "eof")
-        else:
-            self._transport.abort()
-
-    def _force_close(self, _exc: BaseException | None) -> None:
-        # asyncio's SSLProtocol calls this on the transport below it when a handshake fails.
-        self.abort()
-
-    def is_reading(self) -> bool:
-        return self._transport.is_reading()
-
-    def pause_reading(self) -> None:
-        self._transport.pause_reading()
-
-    def resume_reading(self) -> None:
-        self._transport.resume_reading()
-
-    def can_write_eof(self) -> bool:
-        return self._transport.can_write_eof()
-
-    def write_eof(self) -> None:
-        self._transport.write_eof()
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        self._transport.set_write_buffer_limits(high, low)
-
-    def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size()
-
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        return self._transport.get_write_buffer_limits()
-
-
 class GuardProtocol(asyncio.Protocol):
     """The protocol asyncio's server talks to; owns one ``Session`` and the inner protocol."""
 
@@ -282,8 +191,8 @@ class GuardProtocol(asyncio.Protocol):
         guard = self.guard
         # From accept() when we accepted it: a peer that resets at once (a connect scan) has no
         # peer name left to ask for by the time the transport exists.
-        peer = self.peer or _addr(transport.get_extra_info("peername"))
-        local = _addr(transport.get_extra_info("sockname"))
+        peer = self.peer or address(transport.get_extra_info("peername"))
+        local = address(transport.get_extra_info("sockname"))
         session = Session(guard, transport, peer, local)
         self.session = session
         guard.sessions.add(session)
@@ -357,7 +266,7 @@ class GuardProtocol(asyncio.Protocol):
         inner = self.inner
         try:
             if isinstance(inner, asyncio.BufferedProtocol):
-                _feed_buffered(inner, data)
+                feed(inner, data)
             elif inner is not None:
                 inner.data_received(data)  # type: ignore[attr-defined]
         except Exception as exc:
@@ -383,27 +292,7 @@ class GuardProtocol(asyncio.Protocol):
             self.inner.resume_writing()
 
 
-def _feed_buffered(proto: asyncio.BufferedProtocol, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        buf = memoryview(proto.get_buffer(len(view)))
-        n = min(len(buf), len(view))
-        if n == 0:
-            raise RuntimeError("buffered protocol offered an empty buffer")
-        buf[:n] = view[:n]
-        proto.buffer_updated(n)
-        view = view[n:]
-
-
-def _addr(sockaddr: Any) -> tuple[str, int]:
-    if isinstance(sockaddr, tuple) and len(sockaddr) >= 2:
-        return str(sockaddr[0]), int(sockaddr[1])
-    return "", 0
-
-
 InnerFactory = Callable[[Session], asyncio.BaseProtocol]
-ProtocolFactory = Callable[..., asyncio.Protocol]
-StreamHandler = Callable[[Session, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 class Guard:
@@ -470,33 +359,6 @@ class Guard:
 
         return factory
 
-    def stream_factory(self, handler: StreamHandler, *, limit: int = 1 << 16) -> ProtocolFactory:
-        """A factory running ``handler(session, reader, writer)`` per connection.
-
-        When the handler returns, the connection is closed with the session's reason (``eof``
-        unless the handler set another); exceptions are rule 4's business.
-        """
-
-        def inner(session: Session) -> asyncio.BaseProtocol:
-            reader = asyncio.StreamReader(limit=limit)
-
-            async def run(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-                try:
-                    await handler(session, r, w)
-                except asyncio.CancelledError:
-                    session.abort("shutdown")
-                    raise
-                except (ConnectionError, asyncio.IncompleteReadError):
-                    session.close("eof")
-                except Exception as exc:
-                    session.error(exc)
-                else:
-                    session.close(session.reason or "eof")
-
-            return asyncio.StreamReaderProtocol(reader, run)
-
-        return self.protocol_factory(inner)
-
     async def start(self, host: str, bindings: list[tuple[ProtocolFactory, int]]) -> Running:
         """Listen on each (factory, port) of ``bindings``; on any failure close what was opened.
 
@@ -562,118 +424,3 @@ class Running:
         for server in self.servers:
             with contextlib.suppress(TimeoutError, Exception):
                 await asyncio.wait_for(server.wait_closed(), 1.0)
-
-
-# accept() errors that mean "out of descriptors or memory": pause accepting, as asyncio does.
-_RESOURCE_ERRNOS: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-RESOURCE_PAUSE: Final = 1.0
-
-
-class _Accepted(socket.socket):
-    """An accepted socket whose ``family`` and ``type`` read as the plain ints ``_socket`` keeps:
-    ``socket.socket`` converts them to enums on every read, three times per hand-over."""
-
-    __slots__ = ()
-    family = _socket.socket.family  # type: ignore[assignment]
-    type = _socket.socket.type  # type: ignore[assignment]
-
-
-class Acceptor:
-    """One listening socket whose connections go through a guard.
-
-    It accepts itself rather than through ``loop.create_server``, so that the peer's address comes
-    from ``accept()``: uvloop asks the socket for it later, and a connect scan's RST has erased it
-    by then. Each accepted socket is handed to ``loop.connect_accepted_socket``.
-    """
-
-    def __init__(self, factory: ProtocolFactory, sock: socket.socket) -> None:
-        self.factory = factory
-        self.sock = sock
-        self.family = int(sock.family)
-        self.sockets = [sock]
-        self.loop = asyncio.get_running_loop()
-        self.closed = False
-        self.loop.add_reader(sock.fileno(), self._accept)
-
-    def _accept(self) -> None:
-        # At most BACKLOG per wake-up, like asyncio, so a flood cannot starve the loop.
-        for _ in range(BACKLOG):
-            try:
-                # The _socket-level accept: socket.accept() rebuilds family and type through enum
-                # conversions on every call, a measurable share of a connection's cost here.
-                fd, addr = self.sock._accept()  # type: ignore[attr-defined]
-            except (BlockingIOError, InterruptedError):
-                return
-            except ConnectionAbortedError:
-                continue
-            except OSError as exc:
-                if exc.errno in _RESOURCE_ERRNOS:
-                    events.emit(
-                        "honeypods.warning",
-                        "runner",
-                        {"error.message": f"accept paused for 1 s: {exc.strerror}"},
-                        level="warning",
-                    )
-                    self.loop.remove_reader(self.sock.fileno())
-                    self.loop.call_later(RESOURCE_PAUSE, self._resume)
-                return
-            conn = _Accepted(self.family, socket.SOCK_STREAM, 0, fd)
-            factory = functools.partial(self.factory, _addr(addr))
-            self._step(self.loop.connect_accepted_socket(factory, conn), conn)
-
-    def _resume(self) -> None:
-        if not self.closed:
-            self.loop.add_reader(self.sock.fileno(), self._accept)
-
-    def _step(self, handover: Coroutine[Any, Any, Any], conn: socket.socket) -> None:
-        # Drives connect_accepted_socket without a Task: its work is synchronous up to one wait
-        # for connection_made, and a Task per connection (made, registered, stepped a loop turn
-        # later) cost about 4% of the user-space instructions of a connection that only reads a
-        # banner. Errors other than OSError reach the loop's exception handler, as a Task's would.
-        try:
-            waiting = handover.send(None)
-        except StopIteration:
-            return
-        except OSError:
-            conn.close()  # reset before the transport existed: nothing was accepted to log
-            return
-        if isinstance(waiting, asyncio.Future):
-            waiting.add_done_callback(lambda _: self._step(handover, conn))
-        else:  # a bare yield: resume on the next turn of the loop
-            self.loop.call_soon(self._step, handover, conn)
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        with contextlib.suppress(Exception):
-            self.loop.remove_reader(self.sock.fileno())
-        self.sock.close()
-
-    async def wait_closed(self) -> None:
-        return
-
-
-async def listen(factory: ProtocolFactory, host: str, port: int) -> Acceptor:
-    """Listen on host:port (port 0 picks one) with ``factory`` from ``Guard.protocol_factory``."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6 and host == "::":
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # dual stack
-        sock.bind((host, port))
-        sock.listen(LISTEN_QUEUE)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return Acceptor(factory, sock)
-
-
-def addresses_of(server: Any) -> list[str]:
-    out = []
-    for sock in server.sockets:
-        host, port = sock.getsockname()[:2]
-        out.append(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
-    return out

@@ -1,0 +1,232 @@
+"""The event catalogue: every event id, its kind and its fields, and the tables emit checks against.
+
+Rules this module keeps:
+
+* Every event id is here. Core's own (``session.*`` lifecycle, ``honeypods.*`` diagnostics) are
+  below; each decoy adds its own through ``register``, which its registry entry calls, so an id is
+  known as soon as anything of the decoy is imported.
+* An uncatalogued id, or a field its entry does not declare, is a programming error: ``emit``
+  raises ``KeyError``/``ValueError`` at the call site, so tests catch drift.
+* A decoy's ids start with its name, or with a name of its own parts (the port-scan decoy's packet
+  sensor writes ``sensor.*``); two decoys never register the same id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+# Bump on any change a consumer could notice: a renamed or removed field, a changed type.
+# Adding an event id or an optional field does not bump it.
+SCHEMA_VERSION: Final = "1"
+
+# JSON Schema fragments for field declarations.
+STR: Final[Mapping[str, Any]] = {"type": "string"}
+INT: Final[Mapping[str, Any]] = {"type": "integer"}
+NUM: Final[Mapping[str, Any]] = {"type": "number"}
+BOOL: Final[Mapping[str, Any]] = {"type": "boolean"}
+STRS: Final[Mapping[str, Any]] = {"type": "array", "items": {"type": "string"}}
+INTS: Final[Mapping[str, Any]] = {"type": "array", "items": {"type": "integer"}}
+PAIRS: Final[Mapping[str, Any]] = {
+    "type": "array",
+    "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2},
+}
+OBJ: Final[Mapping[str, Any]] = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One catalogue entry.
+
+    Args:
+        kind: ECS ``event.kind``: ``alert`` for attacker interactions, ``state``/``event`` else.
+        doc: one sentence for docs/events.md.
+        fields: dotted field name -> (JSON Schema fragment, description).
+        required: dotted field names that every instance carries.
+        connection: whether the event carries the session's source/destination fields.
+    """
+
+    kind: str
+    doc: str
+    fields: Mapping[str, tuple[Mapping[str, Any], str]] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    connection: bool = True
+
+
+# Fields on every event. Filled in by the emit helper, never by decoys.
+BASE_FIELDS: Final[Mapping[str, tuple[Mapping[str, Any], str]]] = {
+    "@timestamp": (STR, "RFC 3339 UTC time with microseconds and `Z`."),
+    "log.level": (STR, "`info` for events, `warning`/`error` for diagnostics."),
+    "event.action": (STR, "The catalogue id of this event."),
+    "event.kind": (STR, "`alert` for attacker interactions, `state` or `event` for diagnostics."),
+    "event.dataset": (STR, "`honeypods.<decoy>`."),
+    "honeypod.decoy": (STR, "`portscan`, `web`, `mysql`, `ssh`, or `runner` for the process."),
+    "honeypod.schema": (STR, "Version of this schema."),
+    "host.name": (STR, "Pod or host name (`HONEYPODS_HOST_NAME`, else the hostname)."),
+    "rule.name": (STR, "Alert this event maps to (`honeypod.*`); on alert events only."),
+    "honeypod.oversize": (BOOL, "Set when the line hit the size cap and fields were dropped."),
+}
+
+# Fields on events tied to one connection. Taken from the socket, never from attacker data.
+CONNECTION_FIELDS: Final[Mapping[str, tuple[Mapping[str, Any], str]]] = {
+    "honeypod.session": (STR, "Random id of the connection, shared by all its events."),
+    "source.ip": (STR, "Peer address as the socket reports it."),
+    "source.port": (INT, "Peer port."),
+    "destination.ip": (STR, "Local address the peer connected to."),
+    "destination.port": (INT, "Local port the peer connected to."),
+    "network.transport": (STR, "`tcp` (or `icmp` for the packet sensor)."),
+}
+
+_CLOSE_REASONS = (
+    "eof",
+    "idle_timeout",
+    "deadline",
+    "over_capacity",
+    "limit",
+    "protocol_error",
+    "server_error",
+    "shutdown",
+    "policy",
+)
+
+CORE: Final[Mapping[str, EventSpec]] = {
+    # -- Session lifecycle, emitted by guard.py for every decoy ------------------------------------
+    "session.connect": EventSpec(
+        "alert",
+        "A TCP connection was accepted. Emitted before any check, so every connection is logged.",
+        {
+            "honeypod.active": (INT, "Connections open on this decoy, this one included."),
+        },
+        required=("honeypod.active",),
+    ),
+    "session.closed": EventSpec(
+        "alert",
+        "A connection ended, on every path. `event.reason` says why.",
+        {
+            "event.reason": ({"type": "string", "enum": list(_CLOSE_REASONS)}, "Why it ended."),
+            "event.duration": (INT, "Connection lifetime in nanoseconds (ECS convention)."),
+            "source.bytes": (INT, "Bytes received from the peer."),
+            "destination.bytes": (INT, "Bytes sent to the peer."),
+        },
+        required=("event.reason", "event.duration", "source.bytes", "destination.bytes"),
+    ),
+    # -- Diagnostics: never alerts ----------------------------------------------------------------
+    "honeypods.start": EventSpec(
+        "state",
+        "A decoy is listening.",
+        {
+            "honeypod.addresses": (STRS, "host:port pairs it listens on."),
+            "service.version": (STR, "Package version."),
+        },
+        connection=False,
+    ),
+    "honeypods.stop": EventSpec(
+        "state",
+        "The process is shutting down; every event before this one is flushed.",
+        {"honeypod.signal": (STR, "Signal name, if a signal caused it.")},
+        connection=False,
+    ),
+    "honeypods.config_error": EventSpec(
+        "event",
+        "Configuration was invalid; the process exits non-zero.",
+        {"error.message": (STR, "What is wrong, naming the variable or flag.")},
+        connection=False,
+    ),
+    "honeypods.warning": EventSpec(
+        "event",
+        "Something an operator should know: a missing capability, generated keys, ...",
+        {"error.message": (STR, "What happened and what it means.")},
+        connection=False,
+    ),
+    "honeypods.error": EventSpec(
+        "event",
+        "An unexpected exception, caught at the guard; the connection is closed.",
+        {
+            "error.type": (STR, "Exception class."),
+            "error.message": (STR, "Exception text (capped)."),
+            "error.stack_trace": (STR, "Formatted traceback (capped)."),
+        },
+        connection=True,
+    ),
+    "honeypods.log": EventSpec(
+        "event",
+        "A record from a library's stdlib logger (asyncio, asyncssh, aiohttp), routed here.",
+        {
+            "log.logger": (STR, "Logger name."),
+            "message": (STR, "The formatted record (capped)."),
+        },
+        connection=False,
+    ),
+    "honeypods.summary": EventSpec(
+        "state",
+        "Periodic counts per decoy, including connections refused over capacity.",
+        {
+            "honeypod.counts": (
+                {"type": "object", "additionalProperties": {"type": "integer"}},
+                "Counter name -> value since start.",
+            ),
+        },
+        connection=False,
+    ),
+}
+
+
+# The whole catalogue, and what emit checks per id; filled from CORE and each decoy's register.
+CATALOGUE: Final[dict[str, EventSpec]] = {}
+# Which decoy registered each id ("" for core's own).
+OWNER: Final[dict[str, str]] = {}
+# Fields whose value is itself an object (headers maps, counts): kept whole when flattening.
+DICT_FIELDS: Final[set[str]] = set()
+# Per id: its own fields, and those plus the shared ones.
+OWN: Final[dict[str, frozenset[str]]] = {}
+ALLOWED: Final[dict[str, frozenset[str]]] = {}
+# Sub-objects many events share: an event that adds a field under one works on a copy.
+SHARED_TOPS: Final = frozenset({"log", "host", "rule", "source", "destination", "network"})
+WRITES_SHARED: Final[dict[str, tuple[str, ...]]] = {}
+
+
+def register(owner: str, specs: Mapping[str, EventSpec]) -> None:
+    """Add event ids to the catalogue.
+
+    Args:
+        owner: the decoy registering them.
+        specs: id -> spec.
+
+    Raises:
+        ValueError: an id is registered already by someone else.
+    """
+    for action, spec in specs.items():
+        if OWNER.get(action, owner) != owner:
+            raise ValueError(f"event {action!r} is registered by {OWNER[action]!r} already")
+        CATALOGUE[action] = spec
+        OWNER[action] = owner
+        OWN[action] = frozenset(spec.fields)
+        ALLOWED[action] = OWN[action] | frozenset(CONNECTION_FIELDS) | frozenset(BASE_FIELDS)
+        WRITES_SHARED[action] = tuple(sorted({n.split(".")[0] for n in spec.fields} & SHARED_TOPS))
+        DICT_FIELDS.update(
+            name for name, (schema, _doc) in spec.fields.items() if schema.get("type") == "object"
+        )
+
+
+register("", CORE)
+
+
+def validate_fields(action: str, fields: Mapping[str, Any], *, own_only: bool = False) -> EventSpec:
+    """Check an event against the catalogue.
+
+    Args:
+        action: catalogue id.
+        fields: the fields given for it.
+        own_only: only the event's own fields are allowed (the connection's come from a link).
+
+    Raises:
+        KeyError: the action is not catalogued.
+        ValueError: a field is not declared for it.
+    """
+    spec = CATALOGUE[action]
+    allowed = (OWN if own_only else ALLOWED)[action]
+    if not fields.keys() <= allowed:
+        extra = sorted(set(fields) - allowed)
+        raise ValueError(f"field {extra[0]!r} is not declared for event {action!r}")
+    return spec

@@ -1,0 +1,199 @@
+"""The event schema (``events.schema.json``) and ``docs/events.md``, generated from the catalogue.
+
+Apart from ``events`` so the hot path carries none of this. ``python -m honeypods.core.eventdocs``
+rewrites both files; a test fails when the committed copies differ from what this makes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from honeypods.core import registry
+from honeypods.core.catalogue import (
+    BASE_FIELDS,
+    CATALOGUE,
+    CONNECTION_FIELDS,
+    CORE,
+    SCHEMA_VERSION,
+    EventSpec,
+)
+from honeypods.core.events import LONG_TEXT_CAP, MAX_LINE_BYTES, TEXT_CAP
+
+
+def catalogue() -> dict[str, EventSpec]:
+    """Every event id in the order the docs list them: the session lifecycle, each decoy's in
+    registry order, then the diagnostics."""
+    ordered = {a: s for a, s in CORE.items() if a.startswith("session.")}
+    for decoy in registry.every():
+        ordered.update(decoy.events)
+    ordered.update({a: s for a, s in CORE.items() if a not in ordered})
+    return ordered
+
+
+def _put(tree: dict[str, Any], dotted: str, schema: Mapping[str, Any]) -> None:
+    if dotted.startswith("@"):
+        tree["properties"][dotted] = dict(schema)
+        return
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node["properties"].setdefault(
+            part, {"type": "object", "properties": {}, "additionalProperties": False}
+        )
+        node = child
+    node["properties"][parts[-1]] = dict(schema)
+
+
+def _require(tree: dict[str, Any], dotted: str) -> None:
+    if dotted.startswith("@"):
+        tree.setdefault("required", []).append(dotted)
+        return
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        req = node.setdefault("required", [])
+        if part not in req:
+            req.append(part)
+        node = node["properties"][part]
+    req = node.setdefault("required", [])
+    if parts[-1] not in req:
+        req.append(parts[-1])
+
+
+def event_schema(action: str) -> dict[str, Any]:
+    spec = CATALOGUE[action]
+    tree: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+    fields = dict(BASE_FIELDS)
+    if spec.connection:
+        fields.update(CONNECTION_FIELDS)
+    fields.update(spec.fields)
+    for name, (schema, _doc) in fields.items():
+        _put(tree, name, schema)
+    tree["properties"]["event"]["properties"]["action"] = {"const": action}
+    tree["properties"]["event"]["properties"]["kind"] = {"const": spec.kind}
+    required = [
+        "@timestamp",
+        "log.level",
+        "event.action",
+        "event.kind",
+        "event.dataset",
+        "honeypod.decoy",
+        "honeypod.schema",
+        "host.name",
+    ]
+    if spec.kind == "alert":
+        required.append("rule.name")
+        tree["properties"]["rule"]["properties"]["name"] = {
+            "type": "string",
+            "pattern": r"^honeypod\.",
+        }
+    if spec.connection and action != "honeypods.error":
+        required += ["honeypod.session", "source.ip", "source.port", "destination.port"]
+    required += list(spec.required)
+    for name in required:
+        _require(tree, name)
+    return tree
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema every line validates against: one branch per catalogue id."""
+    actions = sorted(catalogue())
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://honeypods.dev/schema/events/v{SCHEMA_VERSION}.json",
+        "title": f"honeypods event, schema version {SCHEMA_VERSION}",
+        "type": "object",
+        "required": ["event"],
+        "properties": {
+            "event": {
+                "type": "object",
+                "required": ["action"],
+                "properties": {"action": {"enum": actions}},
+            }
+        },
+        "allOf": [
+            {
+                "if": {"properties": {"event": {"properties": {"action": {"const": action}}}}},
+                "then": {"$ref": f"#/$defs/{action}"},
+            }
+            for action in actions
+        ],
+        "$defs": {action: event_schema(action) for action in actions},
+    }
+
+
+def _md_rows(fields: Iterable[tuple[str, tuple[Mapping[str, Any], str]]]) -> list[str]:
+    rows = ["| field | type | meaning |", "| --- | --- | --- |"]
+    for name, (schema, doc) in fields:
+        kind = schema.get("type", "string")
+        if kind == "array":
+            kind = f"array of {schema['items'].get('type', 'value')}"
+        if "enum" in schema:
+            kind = " \\| ".join(f"`{v}`" for v in schema["enum"])
+        rows.append(f"| `{name}` | {kind} | {doc} |")
+    return rows
+
+
+def markdown() -> str:
+    """docs/events.md, generated from the catalogue."""
+    out = [
+        "# Event reference",
+        "",
+        "<!-- Generated by `python -m honeypods.core.eventdocs`; edit the catalogues instead. -->",
+        "",
+        f"Schema version: **{SCHEMA_VERSION}**. JSON Schema: "
+        "[`src/honeypods/events.schema.json`](../src/honeypods/events.schema.json).",
+        "",
+        "Every decoy writes one JSON object per line to standard output. Keys are **nested "
+        "objects** named after the Elastic Common Schema (`source.ip` is "
+        '`{"source": {"ip": ...}}`); fields ECS has no name for live under `honeypod`, '
+        "`portscan`, `web`, `mysql` or `ssh`. Loki's `| json` flattens them to `source_ip`; "
+        "Elastic and Fluent Bit read them as they are.",
+        "",
+        "Attacker interactions have `event.kind: alert` and a `rule.name` (`honeypod.ip.enum`, "
+        "`honeypod.port.scan`, `honeypod.fake.svc`, `honeypod.vuln.svc`, "
+        "`honeypod.network.ssh`). Start-up, shutdown and diagnostics (`honeypods.*`) are "
+        "`state` or `event` and never carry a rule, so a restart pages nobody.",
+        "",
+        f"Attacker text is decoded with backslash escapes for invalid UTF-8 and cut at "
+        f"{TEXT_CAP} characters ({LONG_TEXT_CAP} for bodies, queries and payloads); raw bytes "
+        f"go in `*_hex` fields. A line never exceeds {MAX_LINE_BYTES} bytes: when it would, the "
+        "bulky fields are dropped and `honeypod.oversize` is set.",
+        "",
+        "Compatibility: adding an event id or an optional field keeps the schema version; "
+        "renaming, removing or retyping a field bumps it.",
+        "",
+        "## Fields on every event",
+        "",
+        *_md_rows(BASE_FIELDS.items()),
+        "",
+        "## Fields on connection events",
+        "",
+        *_md_rows(CONNECTION_FIELDS.items()),
+        "",
+        "## Events",
+        "",
+    ]
+    for action, spec in catalogue().items():
+        out += [f"### `{action}`", "", f"Kind: `{spec.kind}`. {spec.doc}", ""]
+        if spec.fields:
+            out += [*_md_rows(spec.fields.items()), ""]
+    return "\n".join(out)
+
+
+SCHEMA_PATH: Final = Path(__file__).parents[1] / "events.schema.json"
+DOCS_PATH: Final = Path(__file__).parents[3] / "docs" / "events.md"
+
+
+def main() -> None:
+    """Regenerate the committed schema and docs."""
+    SCHEMA_PATH.write_text(json.dumps(json_schema(), indent=2, sort_keys=False) + "\n")
+    DOCS_PATH.write_text(markdown())
+    print(f"wrote {SCHEMA_PATH} and {DOCS_PATH}")
+
+
+if __name__ == "__main__":
+    main()

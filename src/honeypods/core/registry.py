@@ -1,0 +1,95 @@
+"""The decoy registry: which decoys exist, and what core needs to know of each.
+
+Rules this module keeps:
+
+* Core knows decoys only by name, through ``NAMES``. Each name is a package ``honeypods.<name>``
+  whose ``__init__`` defines ``DECOY``, a ``Decoy``; importing it is cheap (settings and event
+  catalogue only), so the registry can describe every decoy without loading any protocol library.
+* Adding a decoy is a new package plus its name in ``NAMES``: settings, docs, metrics and the
+  runner read everything else from its ``Decoy``.
+* Constructing a ``Decoy`` adds its events to the catalogue, so a decoy's events are known as soon
+  as anything of the decoy is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from honeypods.core import events
+
+if TYPE_CHECKING:
+    from honeypods.core.guard import Limits, Running
+
+# In the order the docs, the metrics and `honeypods run` list them.
+NAMES: Final = ("portscan", "web", "mysql", "ssh")
+
+
+class Start(Protocol):
+    """A decoy's ``server.start``: listen with these settings and return what is running."""
+
+    async def __call__(
+        self, config: Any, *, limits: Limits, host: str, metrics_port: int = 0
+    ) -> Running: ...
+
+
+@dataclass(frozen=True)
+class Decoy:
+    """What core knows of one decoy.
+
+    Args:
+        name: the decoy's name in events, metrics, settings (``HONEYPODS_<NAME>_*``) and the CLI.
+        title: one line for the docs.
+        config: the frozen dataclass of its settings; see ``core.settings`` for what it provides.
+        events: its event ids and their specs, added to the catalogue.
+        rules: the alerts it can raise; their series exist at 0 from start.
+        logins: whether it counts login attempts (``honeypods_login_attempts_total``).
+        limits: connection limits that differ from ``Limits``' defaults, as the real service has.
+        needs: top-level modules its server imports beyond the core (its pip extra).
+    """
+
+    name: str
+    title: str
+    config: type
+    events: Mapping[str, events.EventSpec]
+    rules: tuple[str, ...]
+    logins: bool = True
+    limits: Mapping[str, Any] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        events.register(self.name, self.events)
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of its environment variables."""
+        return f"HONEYPODS_{self.name.upper()}_"
+
+    def installed(self) -> bool:
+        """Whether this installation carries the libraries its server needs."""
+        return all(importlib.util.find_spec(name) is not None for name in self.needs)
+
+    def start(self) -> Start:
+        """Its server's ``start``; imports the server and the libraries it needs."""
+        module: Any = importlib.import_module(f"honeypods.{self.name}.server")
+        return module.start  # type: ignore[no-any-return]
+
+
+def get(name: str) -> Decoy:
+    """The registered decoy called ``name``.
+
+    Raises:
+        KeyError: no decoy has that name.
+    """
+    if name not in NAMES:
+        raise KeyError(name)
+    decoy: Decoy = importlib.import_module(f"honeypods.{name}").DECOY
+    return decoy
+
+
+def every() -> tuple[Decoy, ...]:
+    """All registered decoys, in ``NAMES`` order."""
+    return tuple(get(name) for name in NAMES)

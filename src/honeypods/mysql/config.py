@@ -1,0 +1,47 @@
+"""Settings of the MySQL decoy: ``HONEYPODS_MYSQL_*``, their defaults and their validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from honeypods.core.settings import ConfigError
+
+
+@dataclass(frozen=True)
+class MysqlConfig:
+    """MySQL wire-protocol stub."""
+
+    # Port to listen on.
+    port: int = 3306
+    # Version the greeting and SELECT VERSION() report.
+    server_version: str = "8.0.36"
+    # Logins let in, user:password, comma-separated; an empty password is written `root:`.
+    accept: tuple[str, ...] = ("root:", "root:root", "root:password", "root:123456", "admin:admin")
+    # Plugin the accounts use: caching_sha2_password (MySQL 8.0's default) or mysql_native_password.
+    # Clients that answer the greeting with the other plugin are switched to this one.
+    auth_plugin: str = "caching_sha2_password"
+    # Largest packet accepted from a client before the connection is refused.
+    max_packet_size: int = 1 << 20
+    # Offer TLS like MySQL 8.0 does by default, with its style of auto-generated certificate.
+    tls: bool = True
+    # Seconds a client has to log in before the server hangs up silently (MySQL's connect_timeout).
+    connect_timeout: float = 10.0
+
+    def listens(self) -> list[tuple[str, int]]:
+        """(setting, port) for every port it binds."""
+        return [("HONEYPODS_MYSQL_PORT", self.port)]
+
+    def check(self) -> None:
+        """Raises:
+        ConfigError: a value is out of range or malformed."""
+        for cred in self.accept:
+            if ":" not in cred:
+                raise ConfigError(f"HONEYPODS_MYSQL_ACCEPT: {cred!r} is not user:password")
+        if self.auth_plugin not in ("caching_sha2_password", "mysql_native_password"):
+            raise ConfigError(
+                "HONEYPODS_MYSQL_AUTH_PLUGIN: caching_sha2_password or mysql_native_password"
+            )
+        if self.connect_timeout <= 0:
+            raise ConfigError("HONEYPODS_MYSQL_CONNECT_TIMEOUT must be positive")
+        if not 1024 <= self.max_packet_size <= 1 << 30:
+            raise ConfigError("HONEYPODS_MYSQL_MAX_PACKET_SIZE: 1024 to 1073741824 bytes")

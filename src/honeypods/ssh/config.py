@@ -1,0 +1,89 @@
+"""Settings of the SSH lure: ``HONEYPODS_SSH_*``, their defaults and their validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from honeypods.core.settings import ConfigError
+
+
+def parse_max_startups(value: str) -> tuple[int, int, int]:
+    """sshd's MaxStartups: ``start:rate:full`` or a single number (start = full).
+
+    Raises:
+        ValueError: the value is malformed.
+    """
+    parts = value.split(":")
+    if len(parts) == 1:
+        start = full = int(parts[0], 10)
+        rate = 100
+    elif len(parts) == 3:
+        start, rate, full = (int(p, 10) for p in parts)
+    else:
+        raise ValueError("expected start:rate:full or a number")
+    if not (0 < start <= full and 0 < rate <= 100):
+        raise ValueError("need 0 < start <= full and 0 < rate <= 100")
+    return start, rate, full
+
+
+@dataclass(frozen=True)
+class SshConfig:
+    """SSH lure with an OpenSSH persona."""
+
+    # Port to listen on.
+    port: int = 2222
+    # Identification string sent first, without the trailing CR LF. The algorithm lists are those
+    # of this build (ssh_persona.py); change the version only within OpenSSH 8.4.
+    server_version: str = "SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3"
+    # Directory holding ssh_host_{rsa,ecdsa,ed25519}_key; empty or missing keys are generated.
+    host_key_dir: str = ""
+    # Credentials let in (user:password); empty refuses everyone, as a lure should by default.
+    accept: tuple[str, ...] = ()
+    # Authentication attempts per connection before disconnecting (OpenSSH MaxAuthTries).
+    max_auth_tries: int = 6
+    # Seconds to authenticate before disconnecting (OpenSSH LoginGraceTime).
+    login_grace_time: float = 120.0
+    # Unauthenticated connections before new ones are dropped: sshd's MaxStartups start:rate:full.
+    max_startups: str = "10:30:100"
+    # Offer keyboard-interactive (PAM's "Password: " prompt), as KbdInteractiveAuthentication yes.
+    keyboard_interactive: bool = False
+    # Seconds a failed password waits before the answer, as pam_unix does; 0 for none.
+    password_fail_delay: float = 2.0
+
+    def listens(self) -> list[tuple[str, int]]:
+        """(setting, port) for every port it binds."""
+        return [("HONEYPODS_SSH_PORT", self.port)]
+
+    def check(self) -> None:
+        """Raises:
+        ConfigError: a value is out of range, or a host key file is not a key."""
+        for cred in self.accept:
+            if ":" not in cred:
+                raise ConfigError(f"HONEYPODS_SSH_ACCEPT: {cred!r} is not user:password")
+        version = self.server_version
+        if not version.startswith("SSH-2.0-") or len(version) > 253 or not version.isprintable():
+            raise ConfigError("HONEYPODS_SSH_SERVER_VERSION: SSH-2.0-..., printable, at most 253")
+        if not version.isascii():
+            raise ConfigError("HONEYPODS_SSH_SERVER_VERSION must be ASCII")
+        if self.max_auth_tries < 1:
+            raise ConfigError("HONEYPODS_SSH_MAX_AUTH_TRIES must be at least 1")
+        if self.login_grace_time <= 0 or self.password_fail_delay < 0:
+            raise ConfigError("HONEYPODS_SSH_LOGIN_GRACE_TIME > 0, PASSWORD_FAIL_DELAY >= 0")
+        try:
+            parse_max_startups(self.max_startups)
+        except ValueError as exc:
+            raise ConfigError(f"HONEYPODS_SSH_MAX_STARTUPS={self.max_startups!r}: {exc}") from None
+        if self.host_key_dir and not Path(self.host_key_dir).is_dir():
+            raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: no directory {self.host_key_dir}")
+        for name in ("ssh_host_rsa_key", "ssh_host_ecdsa_key", "ssh_host_ed25519_key"):
+            path = Path(self.host_key_dir or "/nonexistent", name)
+            if not path.is_file():
+                continue
+            try:
+                with path.open("rb") as key:
+                    head = key.read(11)
+            except OSError as exc:
+                raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: {path}: {exc.strerror}") from None
+            if head != b"-----BEGIN ":
+                raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: {path} is not a PEM/OpenSSH key")
