@@ -1,5 +1,8 @@
 """The OpenSSH build the SSH lure impersonates: Debian 11 (bullseye), OpenSSH 8.4p1-5+deb11u3.
 
+Data only, sans-IO: this module imports neither asyncio nor anything of ``honeypods.core`` (nor the
+SSH library), so the persona can be read, tested and compared with a real sshd on its own.
+
 Why this build: OpenSSH 8.5 and later add ``sntrup761x25519-sha512@openssh.com`` to their key
 exchange list (first from 9.0), and a modern client picks it whenever the server offers it; the SSH
 library cannot do it without liboqs, so a persona that offers it cannot finish a key exchange. 8.4p1
@@ -115,8 +118,6 @@ SCANNER_MARK: Final = "SSH_Version_Mapper"
 # auth2.c user_specific_delay: a failed attempt answers no sooner than 5 ms plus 0-4.2 ms per user.
 MIN_FAIL_DELAY: Final = 0.005
 USER_FAIL_DELAY: Final = 0.0042
-# Debian's pam_unix waits about 2 s (randomised by Linux-PAM within +-25 %) after a bad password.
-PAM_FAIL_DELAY: Final = 2.0
 
 # The keyboard-interactive prompt PAM's conversation sends through sshd.
 KBDINT_PROMPT: Final = "Password: "
