@@ -17,9 +17,11 @@ from tests.conftest import Captured
 
 from honeypods.core.guard import Limits, Running
 from honeypods.core.settings import ConfigError, load
+from honeypods.ssh import asyncssh_shim, wire
 from honeypods.ssh import persona as ssh_persona
 from honeypods.ssh import server as ssh
 from honeypods.ssh.config import SshConfig
+from honeypods.ssh.policy import Policy
 
 TELLS = (b"asyncssh", b"python", b"honeypod")
 
@@ -261,20 +263,20 @@ def test_hassh_input_is_kex_ciphers_macs_compression() -> None:
         + names("none") + names("zlib") + names() + names() + b"\0" + bytes(4)
     )  # fmt: skip
     assert (
-        ssh.hassh_algorithms(payload)
+        wire.hassh_algorithms(payload)
         == "curve25519-sha256,ext-info-c;aes128-ctr;hmac-sha2-256;none"
     )
-    assert ssh.hassh_algorithms(payload[:30]) is None
+    assert wire.hassh_algorithms(payload[:30]) is None
 
 
 def test_policy_drops_like_sshd() -> None:
     config = SshConfig(max_startups="10:30:100")
-    policy = ssh.Policy(config, options=None)  # type: ignore[arg-type]
+    policy = Policy(config)
     policy.startups = 9
     assert not policy.drop_startup()
     policy.startups = 100
     assert policy.drop_startup()
-    assert ssh.Policy(dataclasses.replace(config, max_startups="5"), None).full == 5  # type: ignore[arg-type]
+    assert Policy(dataclasses.replace(config, max_startups="5")).full == 5
 
 
 @pytest.mark.parametrize(
@@ -357,8 +359,8 @@ async def test_random_input_never_breaks_the_lure(lure: Running, captured: Captu
 
 def test_this_machine_can_offer_every_persona_algorithm() -> None:
     # umac needs libnettle (scripts/install-deps.sh); without it the lists would differ.
-    assert ssh.missing_algorithms() == []
-    assert ssh.available(["b", "a", "c"], [b"c", b"a"]) == ["a", "c"]
+    assert asyncssh_shim.missing_algorithms() == []
+    assert asyncssh_shim.available(["b", "a", "c"], [b"c", b"a"]) == ["a", "c"]
 
 
 def test_unreadable_host_key_is_a_config_error(tmp_path: Path) -> None:

@@ -115,6 +115,11 @@ DISC_CHANGE_OF_USER: Final = "Change of username or service not allowed: ({},{})
 PROBE_PREFIX: Final = "Probe-"
 SCANNER_MARK: Final = "SSH_Version_Mapper"
 
+# SSH_MSG_CHANNEL_OPEN_FAILURE texts (serverloop.c): a refused open is "open failed"; a forward
+# whose connect fails carries strerror's text instead.
+OPEN_FAILED: Final = "open failed"
+OPEN_CONNECT_REFUSED: Final = "Connection refused"
+
 # auth2.c user_specific_delay: a failed attempt answers no sooner than 5 ms plus 0-4.2 ms per user.
 MIN_FAIL_DELAY: Final = 0.005
 USER_FAIL_DELAY: Final = 0.0042

@@ -1,0 +1,397 @@
+"""The only module that touches asyncssh's private names: how the lure's policy reaches the wire.
+
+Verified on asyncssh 2.24.1; tests/unit/test_shim_asyncssh.py fails naming any name or signature
+used here that changed. The policy (``policy.Lure``) decides, this module acts; nothing else in
+the package imports an asyncssh submodule or an underscore name. Each part, and the upstream
+change that would make it unnecessary:
+
+* ``Gate`` writes sshd's identification at accept, reads the client's as sshd does (8192 bytes;
+  asyncssh hangs up after RFC 4253's 255), sends a KEXINIT built once (``Template``), and only
+  then makes a ``LureConnection`` in the state ``_recv_version`` and ``_send_kexinit`` leave
+  (``resume``), so banner grabs cost no SSH state. Upstream: starting a server connection from an
+  identification line read elsewhere, with a pre-built KEXINIT.
+* ``LureConnection`` overrides, each saying why. Upstream: a per-request auth hook and a
+  MaxAuthTries hook (``_finish_userauth``, ``send_userauth_failure``); a raw key blob hook
+  (``validate_public_key``); the negotiated algorithms (``send_newkeys``,
+  ``choose_server_host_key``); options for the extra kex markers, the EXT_INFO extensions, the
+  CBC IGNORE countermeasure, DISCONNECT and open-failure texts and a minimum packet length
+  (``_get_extra_kex_algs``, ``_send_ext_info``, ``send_packet``, ``_send_disconnect``,
+  ``send_channel_open_failure``, ``_recv_pkthdr``); a DISCONNECT callback (``_packet_handlers``);
+  no per-user config reload (``reload_config``); a server_factory per connection
+  (``_protocol_factory``). Close and success reach the policy through the public
+  ``SSHServer.connection_lost`` and ``auth_completed``.
+* ``_LevelFirstLogger``, ``_log_packet``: asyncssh formats log arguments and describes packets
+  before the level check. Upstream: checking the level first.
+* ``build_options``, ``missing_algorithms``: the persona's algorithms this build supports
+  (``asyncssh.kex``, ``.encryption``, ``.mac``, ``.compression``, ``.public_key``) and sshd's host
+  key order. Upstream: public algorithm queries and an ordered host key option.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final, cast
+
+import asyncssh
+from asyncssh.compression import get_compression_algs
+from asyncssh.constants import MSG_DISCONNECT, MSG_IGNORE, MSG_USERAUTH_FAILURE
+from asyncssh.encryption import get_encryption_algs
+from asyncssh.kex import expand_kex_algs, get_kex_algs
+from asyncssh.logging import SSHLogger
+from asyncssh.mac import get_mac_algs
+from asyncssh.packet import Boolean, NameList, PacketDecodeError, SSHPacket, String, UInt32
+from asyncssh.public_key import get_public_key_algs
+
+from honeypods.core import events
+from honeypods.ssh import persona, wire
+
+if TYPE_CHECKING:
+    from honeypods.ssh.config import SshConfig
+    from honeypods.ssh.policy import Lure
+
+_EMPTY_IGNORE: Final = (String(b""),)
+_KEX_MARKERS: Final = [m.encode("ascii") for m in persona.KEX_MARKERS]
+
+
+class _LevelFirstLogger(SSHLogger):
+    """asyncssh's logger formats every argument before the level check; most of its records are
+    debug or info, which the runner drops, and formatting them was a tenth of a connection's cost.
+    """
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            super().log(level, msg, *args, **kwargs)
+
+
+_LOGGER: Final = _LevelFirstLogger()
+
+# -- options and the KEXINIT ------------------------------------------------------------------------
+
+_SUPPORTED: Final = (
+    (persona.KEX_ALGS, get_kex_algs),
+    (persona.CIPHERS, get_encryption_algs),
+    (persona.MACS, get_mac_algs),
+    (persona.COMPRESSION, get_compression_algs),
+    (persona.SERVER_SIG_ALGS, get_public_key_algs),
+)
+
+
+def available(wanted: Sequence[str], supported: Sequence[bytes]) -> list[str]:
+    """The persona's algorithms this installation can do, in the persona's order."""
+    have = set(supported)
+    return [alg for alg in wanted if alg.encode() in have]
+
+
+def missing_algorithms() -> list[str]:
+    """Persona algorithms the SSH library cannot do here (umac needs libnettle, for one)."""
+    out: list[str] = []
+    for wanted, supported in _SUPPORTED:
+        have = set(supported())
+        out += [alg for alg in wanted if alg.encode() not in have]
+    return out
+
+
+async def build_options(
+    config: SshConfig, keys: list[asyncssh.SSHKey]
+) -> asyncssh.SSHServerConnectionOptions:
+    """asyncssh server options with every list set to the persona's."""
+    kex, enc, mac, cmp, sig = (available(wanted, supported()) for wanted, supported in _SUPPORTED)
+    options: asyncssh.SSHServerConnectionOptions = (
+        await asyncssh.SSHServerConnectionOptions.construct(
+            server_version=config.server_version.removeprefix("SSH-2.0-"),
+            server_host_keys=keys,
+            send_server_host_keys=True,
+            kex_algs=kex,
+            encryption_algs=enc,
+            mac_algs=mac,
+            compression_algs=cmp,
+            signature_algs=sig,
+            # LoginGraceTime is the policy's, so that its close carries a reason.
+            login_timeout=None,
+            keepalive_interval=0,
+            gss_host=None,
+            allow_scp=False,
+            x11_forwarding=False,
+            agent_forwarding=False,
+            encoding=None,
+            line_editor=False,
+        )
+    )
+    # asyncssh orders host key algorithms its own way; sshd's order is the persona's.
+    by_alg, order = options.server_host_keys, [alg.encode() for alg in persona.HOST_KEY_ALGS]
+    options.server_host_keys = OrderedDict((alg, by_alg[alg]) for alg in order if alg in by_alg)
+    return options
+
+
+class Template:
+    """What every connection starts from: the options, and the KEXINIT they imply.
+
+    The KEXINIT is what ``_send_kexinit`` and ``send_packet`` would send; only its cookie and
+    padding change per connection, so it is assembled once here rather than by asyncssh each time.
+
+    Args:
+        options: built by ``build_options``.
+    """
+
+    def __init__(self, options: asyncssh.SSHServerConnectionOptions) -> None:
+        self.options = options
+        # As asyncssh's server connection derives them from the options (no GSS: gss_host is None).
+        host_key_algs = list(options.server_host_keys.keys())
+        kex_algs = expand_kex_algs(options.kex_algs, [], bool(host_key_algs)) + _KEX_MARKERS
+        enc, mac, cmp, langs = (
+            NameList(algs)
+            for algs in (options.encryption_algs, options.mac_algs, options.compression_algs, [])
+        )
+        kex, host_key = NameList(kex_algs), NameList(host_key_algs or [b"null"])
+        self.rest = b"".join(
+            (kex, host_key, enc, enc, mac, mac, cmp, cmp, langs, langs, Boolean(False), UInt32(0))
+        )
+        # Cleartext framing (RFC 4253 6): 8-byte blocks over length, padding length and payload,
+        # at least 4 bytes of padding.
+        payload_len = 1 + 16 + len(self.rest)
+        padlen = -(5 + payload_len) % 8
+        self.padlen = padlen + 8 if padlen < 4 else padlen
+        self.header = UInt32(1 + payload_len + self.padlen) + bytes((self.padlen,))
+
+    def kexinit(self) -> tuple[bytes, bytes]:
+        """A fresh KEXINIT: its payload, and the cleartext packet carrying it."""
+        noise = os.urandom(16 + self.padlen)
+        payload = b"\x14" + noise[:16] + self.rest
+        return payload, self.header + payload + noise[16:]
+
+
+# -- before asyncssh --------------------------------------------------------------------------------
+
+
+class Gate(asyncio.Protocol):
+    """The guard's inner protocol until the client's first binary packet arrives.
+
+    Args:
+        lure: the connection's policy, which admits it and judges its identification line.
+        template: the shared options and KEXINIT.
+    """
+
+    # One per unauthenticated connection, held open by the thousand: no per-instance dict.
+    __slots__ = ("buf", "kexinit", "kexinit_at", "line", "lure", "template", "transport")
+
+    def __init__(self, lure: Lure, template: Template) -> None:
+        self.lure = lure
+        self.template = template
+        self.transport: asyncio.Transport | None = None
+        self.buf = b""
+        # Set once a valid identification has been answered with KEXINIT.
+        self.line = b""
+        self.kexinit = b""
+        self.kexinit_at = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        lure = self.lure
+        if not lure.admit():
+            return
+        self.transport = cast(asyncio.Transport, transport)
+        # sshd writes its identification string on accept, before reading anything.
+        self.transport.write(lure.policy.banner)
+
+    def data_received(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        if self.kexinit:
+            self._hand_over(transport, data)
+            return
+        buf = self.buf + data
+        got = wire.read_identification(buf)
+        if got is None:
+            self.buf = buf
+            return
+        self.buf = b""
+        line, rest, bad = got
+        if not self.lure.identified(line, bad, transport):
+            return
+        # sshd sends its KEXINIT as soon as the identification is read (kex_setup).
+        self.line = line
+        self.kexinit, packet = self.template.kexinit()
+        self.kexinit_at = time.monotonic()
+        transport.write(packet)
+        if rest:
+            self._hand_over(transport, rest)
+
+    def _hand_over(self, transport: asyncio.Transport, data: bytes) -> None:
+        conn = LureConnection(self.lure, self.template.options)
+        conn.connection_made(transport)
+        conn.resume(self.line, self.kexinit, self.kexinit_at)
+        # From here on asyncssh owns the bytes; the guard feeds it directly.
+        transport.set_protocol(conn)
+        conn.data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # Only reached before the hand-over; afterwards the guard talks to the connection.
+        self.lure.release()
+        if self.kexinit:
+            self.lure.kex_abandoned()
+
+
+# -- asyncssh's connection --------------------------------------------------------------------------
+
+
+class LureConnection(asyncssh.SSHServerConnection):
+    """asyncssh's server connection, with what reaches the wire made OpenSSH's."""
+
+    # Client DISCONNECTs are recorded before asyncssh handles them.
+    _packet_handlers = dict(asyncssh.SSHServerConnection._packet_handlers)  # noqa: RUF012 - asyncssh's per-class dispatch table
+
+    def __init__(self, lure: Lure, options: asyncssh.SSHServerConnectionOptions) -> None:
+        super().__init__(asyncio.get_running_loop(), options)
+        self._logger = _LOGGER
+        # The connection's SSHServer is the policy the gate already holds, not a new one.
+        self._protocol_factory = lambda: lure
+        self.hp_lure = lure
+        self.hp_host_key_alg = b""
+
+    def resume(self, client_line: bytes, kexinit: bytes, sent_at: float) -> None:
+        """Take over where the gate stopped: identification read, KEXINIT sent as packet 0."""
+        self._client_version = client_line
+        self.set_extra_info(client_version=self.hp_lure.client_version)
+        self._server_kexinit = kexinit
+        self._kexinit_sent = True
+        self._send_seq = 1
+        if self._rekey_seconds:
+            self._rekey_time = sent_at + self._rekey_seconds
+        self._recv_handler = self._recv_pkthdr
+
+    def _hp_disconnect(self, text: str, reason: str) -> None:
+        # A DISCONNECT with sshd's text and code, which _send_disconnect would rewrite.
+        lure = self.hp_lure
+        lure.note_disconnect(text, persona.DISC_PROTOCOL_ERROR, "server")
+        super()._send_disconnect(persona.DISC_PROTOCOL_ERROR, text, "")
+        lure.session.close(reason)
+        self._force_close(None)
+
+    def _send_version(self) -> None:
+        # The gate wrote this exact identification string at accept.
+        version = b"SSH-2.0-" + self._version
+        self._server_version = version
+        self.set_extra_info(server_version=version.decode("ascii"))
+
+    def _recv_pkthdr(self) -> bool:
+        # sshd refuses a packet length below 5 as it does one above 256 KiB ("Packet corrupt");
+        # asyncssh checks only the upper bound and would wait for a packet that cannot come.
+        done = super()._recv_pkthdr()
+        if done and self._pktlen < 5:
+            raise asyncssh.ProtocolError(persona.DISC_PACKET_CORRUPT)
+        return done
+
+    def _log_packet(
+        self, msg: str, pkttype: int, pktid: int | None, packet: bytes | SSHPacket, note: str
+    ) -> None:
+        # asyncssh describes every packet (name, size) before its logger drops the debug record.
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            super()._log_packet(msg, pkttype, pktid, packet, note)
+
+    async def reload_config(self) -> None:
+        # asyncssh re-builds the options on each new user's first request, for per-user (Match)
+        # config. The lure has no config file and no reverse lookup, so that would only rebuild,
+        # per login, what was built once at start.
+        return
+
+    # -- wire fidelity -----------------------------------------------------------------------------
+
+    def _get_extra_kex_algs(self) -> list[bytes]:
+        # asyncssh appends ext-info-s too, which sshd sends only from 9.6.
+        return list(_KEX_MARKERS)
+
+    def _send_ext_info(self) -> None:
+        # sshd 8.4 sends server-sig-algs alone; asyncssh adds global-requests-ok.
+        self._extensions_to_send = OrderedDict(((b"server-sig-algs", b",".join(self._sig_algs)),))
+        super()._send_ext_info()
+
+    def send_packet(
+        self, pkttype: int, *args: bytes, handler: asyncssh.packet.SSHPacketLogger | None = None
+    ) -> None:
+        # asyncssh puts an empty IGNORE before every encrypted non-kex packet (a CBC countermeasure;
+        # no CBC cipher is offered). sshd does not, and the extra packet shows in traffic sizes.
+        if pkttype == MSG_IGNORE and args == _EMPTY_IGNORE:
+            return
+        super().send_packet(pkttype, *args, handler=handler)
+
+    def _send_disconnect(self, code: int, reason: str, lang: str) -> None:
+        # asyncssh's error texts name its internals. sshd answers a bad packet length with
+        # "Packet corrupt"; for every other error it logs and exits without a DISCONNECT.
+        lure = self.hp_lure
+        if reason in ("Max packet size exceeded", persona.DISC_PACKET_CORRUPT):
+            lure.note_disconnect(persona.DISC_PACKET_CORRUPT, persona.DISC_PROTOCOL_ERROR, "server")
+            super()._send_disconnect(persona.DISC_PROTOCOL_ERROR, persona.DISC_PACKET_CORRUPT, "")
+        else:
+            lure.note_disconnect(reason, None, "server")
+        lure.session.close("protocol_error")
+
+    def send_channel_open_failure(self, send_chan: int, code: int, reason: str, lang: str) -> None:
+        # sshd answers every refused open with "open failed" (prohibited) and an empty language,
+        # except a failed connect, which carries strerror's text.
+        if reason != persona.OPEN_CONNECT_REFUSED:
+            code, reason = asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, persona.OPEN_FAILED
+        super().send_channel_open_failure(send_chan, code, reason, "")
+
+    def choose_server_host_key(self, peer_host_key_algs: Sequence[bytes]) -> bool:
+        for alg in peer_host_key_algs:
+            if alg in self._server_host_keys:
+                self.hp_host_key_alg = alg
+                break
+        return super().choose_server_host_key(peer_host_key_algs)
+
+    def send_newkeys(self, k: bytes, h: bytes) -> None:
+        first = not self._session_id
+        kex_alg = self._kex.algorithm if self._kex is not None else b""
+        super().send_newkeys(k, h)
+        if first:
+            self.hp_lure.key_exchanged(
+                kex=kex_alg,
+                host_key=self.hp_host_key_alg,
+                cipher=self._enc_alg_cs,
+                mac=self._mac_alg_cs,
+                compression=self._cmp_alg_cs,
+                kexinit=self._client_kexinit,
+            )
+
+    def _hp_process_disconnect(self, pkttype: int, pktid: int, packet: SSHPacket) -> None:
+        peek = SSHPacket(packet.get_remaining_payload())
+        with contextlib.suppress(PacketDecodeError):
+            code = peek.get_uint32()
+            reason = peek.get_string()
+            self.hp_lure.note_disconnect(events.clip_text(reason), code, "client")
+        self._process_disconnect(pkttype, pktid, packet)
+
+    _packet_handlers[MSG_DISCONNECT] = _hp_process_disconnect
+
+    # -- authentication ----------------------------------------------------------------------------
+
+    async def _finish_userauth(self, begin_auth: bool, method: bytes, packet: SSHPacket) -> None:
+        text = await self.hp_lure.auth_request(self._username, method)
+        if text is not None:
+            self._hp_disconnect(text, "policy")
+            return
+        await super()._finish_userauth(begin_auth, method, packet)
+
+    def send_userauth_failure(self, partial_success: bool) -> None:
+        lure = self.hp_lure
+        text = lure.auth_failed()
+        if text is not None:
+            self._hp_disconnect(text, "policy")
+            return
+        self._auth = None
+        self.send_packet(
+            MSG_USERAUTH_FAILURE, NameList(lure.policy.methods), Boolean(partial_success)
+        )
+
+    async def validate_public_key(
+        self, username: str, key_data: bytes, msg: bytes, signature: bytes
+    ) -> bool:
+        # Taken here, not in SSHServer.validate_public_key, so that keys and certificates the
+        # library cannot parse are recorded too.
+        return await self.hp_lure.public_key_offered(username, key_data)
