@@ -367,3 +367,23 @@ def test_unreadable_host_key_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "ssh_host_ed25519_key").write_text("not a key\n")
     with pytest.raises(ConfigError, match="ssh_host_ed25519_key"):
         load(["ssh"], env={"HONEYPODS_SSH_HOST_KEY_DIR": str(tmp_path)})
+
+
+@pytest.mark.parametrize(
+    ("sent", "answer"),
+    [
+        (b"SSH-" + b"0" * 5000 + b"2.0-x\r\n", b""),
+        (b"SSH-" + b"9" * 5000 + b".0-x\r\n", ssh_persona.IDENT_MAJOR_DIFFERS),
+        (b"SSH-2." + b"1" * 5000 + b"-x\r\n", b""),
+        (b"SSH--2.0-x\r\n", ssh_persona.IDENT_MAJOR_DIFFERS),
+        (b"SSH-1.0099-x\r\n", b""),
+    ],
+)
+def test_version_numbers_of_any_length_are_read_as_sscanf_reads_them(
+    sent: bytes, answer: bytes
+) -> None:
+    # Python's int() refuses more than 4300 digits; sshd's %d reads leading zeros as nothing.
+    got = wire.read_identification(sent)
+    assert got is not None
+    line, _rest, bad = got
+    assert wire.check_identification(line, bad)[0] == answer

@@ -22,6 +22,9 @@ from honeypods.ssh import persona
 
 # sscanf("SSH-%d.%d-%[^\n]") in kex.c: two integers and at least one more character.
 _IDENT: Final = re.compile(rb"SSH-\s*([+-]?\d+)\.\s*([+-]?\d+)-(.+)", re.DOTALL)
+# More significant digits than an int holds cannot be a version sshd accepts; Python's int() would
+# refuse a few thousand of them with ValueError.
+_MAX_DIGITS: Final = 9
 
 
 def read_identification(buf: bytes) -> tuple[bytes, bytes, bool] | None:
@@ -42,6 +45,15 @@ def read_identification(buf: bytes) -> tuple[bytes, bytes, bool] | None:
     return line, buf[end + 1 :] if end >= 0 else b"", bad
 
 
+def _version_number(text: bytes) -> int:
+    # What %d stores for an optional sign and decimal digits, leading zeros included.
+    digits = text.lstrip(b"+-").lstrip(b"0")
+    if len(digits) > _MAX_DIGITS:
+        return -1
+    value = int(digits or b"0")
+    return -value if text.startswith(b"-") else value
+
+
 def check_identification(line: bytes, bad: bool) -> tuple[bytes, str]:
     """sshd's verdict on an identification line (``read_identification``'s result).
 
@@ -52,7 +64,7 @@ def check_identification(line: bytes, bad: bool) -> tuple[bytes, str]:
     match = _IDENT.fullmatch(line) if not bad and line.startswith(b"SSH-") else None
     if match is None:
         return persona.IDENT_INVALID, ""
-    major, minor = int(match[1]), int(match[2])
+    major, minor = _version_number(match[1]), _version_number(match[2])
     if not (major == 2 or (major == 1 and minor == 99)):
         return persona.IDENT_MAJOR_DIFFERS, ""
     return b"", match[3].decode("utf-8", "replace")
