@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.conftest import Captured, free_port
 
 from honeypods.core.guard import Limits
-from honeypods.web import http_codec
+from honeypods.web import http
 from honeypods.web import server as web
 from honeypods.web.config import WebConfig
 
@@ -116,7 +116,7 @@ def check_responses(data: bytes) -> None:
     if not data.startswith(b"HTTP/1.1 "):
         # HTTP/0.9: the body alone, a page of the site or an nginx error page.
         pages = [f.body for f in web.site_files(WebConfig()).values()]
-        pages += [http_codec.error_page(s, "1.22.1") for s in STATUSES if s >= 400]
+        pages += [http.error_page(s, "1.22.1") for s in STATUSES if s >= 400]
         assert any(data.startswith(page) for page in pages), data[:200]
         return
     if data.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"):
@@ -126,7 +126,7 @@ def check_responses(data: bytes) -> None:
     m = STATUS_LINE.match(data)
     assert m is not None, data[:200]
     assert int(m.group(1)) in STATUSES
-    assert m.group(2).decode() == http_codec.REASONS[int(m.group(1))]
+    assert m.group(2).decode() == http.REASONS[int(m.group(1))]
     assert data.split(b"\r\n")[1] == b"Server: nginx/1.22.1"
 
 

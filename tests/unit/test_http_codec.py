@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from honeypods.web import http_codec
-from honeypods.web.http_codec import ProtocolError, Request, RequestReader
+from honeypods.web import http
+from honeypods.web.http import ProtocolError, Request, RequestReader
 
 # The 404 page of nginx 1.22.1, captured from the real server (research/peers.md §4.3).
 NGINX_404 = (
@@ -18,14 +18,14 @@ NGINX_404 = (
 
 
 def test_404_page_is_nginx_s() -> None:
-    assert http_codec.error_page(404, "1.22.1") == NGINX_404
+    assert http.error_page(404, "1.22.1") == NGINX_404
     assert len(NGINX_404) == 153
 
 
-@pytest.mark.parametrize("status", sorted(s for s in http_codec.REASONS if s >= 400))
+@pytest.mark.parametrize("status", sorted(s for s in http.REASONS if s >= 400))
 def test_each_error_page_names_its_status(status: int) -> None:
-    page = http_codec.error_page(status, "1.22.1").decode()
-    title = "Authorization Required" if status == 401 else http_codec.REASONS[status]
+    page = http.error_page(status, "1.22.1").decode()
+    title = "Authorization Required" if status == 401 else http.REASONS[status]
     assert f"<title>{status} {title}</title>" in page
     assert f"<h1>{status} {title}</h1>" in page
     assert page.endswith("<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n")
@@ -39,21 +39,21 @@ def test_each_error_page_names_its_status(status: int) -> None:
     ],
 )
 def test_nginx_pseudo_codes_are_400_pages(code: int, title: str) -> None:
-    page = http_codec.error_page(code, "1.22.1").decode()
+    page = http.error_page(code, "1.22.1").decode()
     assert f"<title>400 {title}</title>" in page
     assert "<h1>400 Bad Request</h1>" in page
-    assert http_codec.wire_status(code) == 400
+    assert http.wire_status(code) == 400
 
 
 def test_reasons_are_nginx_s_not_rfc_s() -> None:
-    assert http_codec.REASONS[302] == "Moved Temporarily"
-    assert http_codec.REASONS[405] == "Not Allowed"
-    assert http_codec.REASONS[408] == "Request Time-out"
-    assert http_codec.REASONS[503] == "Service Temporarily Unavailable"
+    assert http.REASONS[302] == "Moved Temporarily"
+    assert http.REASONS[405] == "Not Allowed"
+    assert http.REASONS[408] == "Request Time-out"
+    assert http.REASONS[503] == "Service Temporarily Unavailable"
 
 
 def test_head_order_is_nginx_s() -> None:
-    head = http_codec.make_head(
+    head = http.make_head(
         200,
         [
             ("ETag", '"1-2"'),
@@ -75,9 +75,9 @@ def test_head_order_is_nginx_s() -> None:
 
 
 def test_chrome_gets_the_padding() -> None:
-    plain = http_codec.make_error(404, server="1.22.1", date="d", keepalive=False)
-    padded = http_codec.make_error(404, server="1.22.1", date="d", keepalive=False, padding=True)
-    assert padded.endswith(http_codec.MSIE_PADDING.encode())
+    plain = http.make_error(404, server="1.22.1", date="d", keepalive=False)
+    padded = http.make_error(404, server="1.22.1", date="d", keepalive=False, padding=True)
+    assert padded.endswith(http.MSIE_PADDING.encode())
     assert b"Content-Length: 555" in padded
     assert b"Content-Length: 153" in plain
 

@@ -40,9 +40,9 @@ from yarl import URL
 from honeypods.core import asyncio_shim, events, tls
 from honeypods.core.guard import Guard, Limits, Running, Session
 from honeypods.core.transport import feed
-from honeypods.web import http_codec
+from honeypods.web import http as http_codec
 from honeypods.web.config import WebConfig
-from honeypods.web.http_codec import ProtocolError, Request, RequestReader
+from honeypods.web.http import ProtocolError, Request, RequestReader
 
 DECOY: Final = "web"
 RULE: Final = "honeypod.fake.svc"
