@@ -24,7 +24,6 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
 fi
 
 ca=/etc/ssl/certs/ca-certificates.crt
-shared=$(cd "$root/.." && pwd)/shared
 env_args=()
 for v in SSL_CERT_FILE PIP_CERT REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS CURL_CA_BUNDLE GIT_SSL_CAINFO; do
   env_args+=(-e "$v=$ca")
@@ -34,7 +33,7 @@ run() {
   docker run --rm --network host \
     --cap-add NET_ADMIN --cap-add NET_RAW --cap-add SYS_ADMIN \
     --security-opt apparmor=unconfined --security-opt seccomp=unconfined \
-    -v "$ca:$ca:ro" -v "$root:/src:ro" -v "$shared:/work/shared:ro" \
+    -v "$ca:$ca:ro" -v "$root:/src:ro" \
     -v /var/run/docker.sock:/var/run/docker.sock \
     "${env_args[@]}" -e CI="${CI:-}" -e PYTEST_ARGS="${PYTEST_ARGS:-}" \
     "$image" bash -c "git clone -q /src /work/main && cd /work/main && $1"

@@ -20,16 +20,8 @@ from tests.conftest import IN_CI, ROOT, require_tool
 CHART = ROOT / "charts" / "honeypods"
 CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
 ALL_FEATURES = CHART / "ci" / "04-all-features-values.yaml"
-# The shared folder sits beside the repository (CI clones it there too); a git worktree nested
-# deeper finds it further up.
-CRDS = next(
-    (
-        p / "shared" / "schemas" / "crds"
-        for p in ROOT.parents
-        if (p / "shared" / "schemas").is_dir()
-    ),
-    ROOT.parent / "shared" / "schemas" / "crds",
-)
+# Upstream copies kept in the repository, so a plain clone can validate the custom resources.
+CRDS = Path(__file__).resolve().parent / "crds"
 NAMESPACE = "decoys"
 RELEASE = "internal-services"
 HELMS = ("helm3", "helm4")
@@ -126,10 +118,11 @@ FULL = (
 )
 
 
-def require_crds() -> Path:
-    """The CRD schemas folder; missing skips locally and fails under CI=true."""
-    if not CRDS.is_dir():
-        message = f"CRD schemas expected at {CRDS} (the shared/ folder beside the repository)"
+def require_crds(*names: str) -> Path:
+    """The CRD schemas folder; a missing one of ``names`` skips locally and fails under CI=true."""
+    missing = [n for n in names if not (CRDS / n).is_file()]
+    if missing:
+        message = f"CRD schemas missing from {CRDS}: {', '.join(missing)} (tracked in git)"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
