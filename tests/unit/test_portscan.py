@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from honeypods.portscan import packets
-from honeypods.portscan.server import MAX_LISTED_PORTS, ScanDetector
+from honeypods.portscan.detector import MAX_LISTED_PORTS, ScanDetector
 
 
 def _detector(reports: list, **kw) -> ScanDetector:

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from honeypods.core import events
 from honeypods.portscan import packets
-from honeypods.portscan.server import DECOY, RULE_CONTACT, RULE_SCAN, ScanDetector
+from honeypods.portscan.detector import DECOY, RULE_CONTACT, RULE_SCAN, ScanDetector
 
 LOG_INTERVAL: Final = 10.0
 # Packets read per wake-up: a flood cannot starve the listeners on the same loop.
