@@ -17,6 +17,7 @@ from tests.conftest import Captured, free_port, require_tool
 from honeypods.core.guard import Limits
 from honeypods.web import server as web
 from honeypods.web.config import WebConfig
+from honeypods.web.https import generate_certificate
 
 pytestmark = pytest.mark.integration
 
@@ -293,7 +294,7 @@ async def test_slow_head_is_cut_like_nginx(captured: Captured) -> None:
 
 async def test_certificate_from_files_stays_the_same(tmp_path: Any, captured: Captured) -> None:
     """A mounted certificate (a Secret in the chart) is served as is, so restarts keep it."""
-    cert, key = web.generate_certificate("grafana.corp.internal", ("grafana.corp.internal",))
+    cert, key = generate_certificate("grafana.corp.internal", ("grafana.corp.internal",))
     (tmp_path / "tls.crt").write_bytes(cert)
     (tmp_path / "tls.key").write_bytes(key)
     config = WebConfig(

@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import Captured, free_port
 
-from honeypods.core.guard import Limits
+from honeypods.core.guard import Limits, Running
 from honeypods.web import http
 from honeypods.web import server as web
 from honeypods.web.config import WebConfig
+from honeypods.web.site import site_files
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +32,7 @@ def decoy_port() -> Iterator[int]:
     config = WebConfig(port=free_port(), tls_port=0, login_delay=0.0)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
-    holder: dict[str, web.Running] = {}
+    holder: dict[str, Running] = {}
 
     async def main() -> None:
         holder["running"] = await web.start(config, limits=Limits(), host="127.0.0.1")
@@ -115,7 +116,7 @@ def check_responses(data: bytes) -> None:
         return
     if not data.startswith(b"HTTP/1.1 "):
         # HTTP/0.9: the body alone, a page of the site or an nginx error page.
-        pages = [f.body for f in web.site_files(WebConfig()).values()]
+        pages = [f.body for f in site_files(WebConfig()).values()]
         pages += [http.error_page(s, "1.22.1") for s in STATUSES if s >= 400]
         assert any(data.startswith(page) for page in pages), data[:200]
         return

@@ -25,6 +25,8 @@ from tests.conftest import Captured, free_port, require_tool
 from honeypods.core.guard import Limits, Running
 from honeypods.web import server as web
 from honeypods.web.config import WebConfig
+from honeypods.web.https import generate_certificate
+from honeypods.web.site import site_files
 
 pytestmark = pytest.mark.integration
 
@@ -238,12 +240,12 @@ def nginx(tmp_path: Path) -> Iterator[tuple[int, int]]:
     root = tmp_path / "nginx"
     for sub in ("html", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (root / sub).mkdir(parents=True)
-    for name, found in web.site_files(config).items():
+    for name, found in site_files(config).items():
         path = root / "html" / name.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(found.body)
         os.utime(path, (found.mtime, found.mtime))
-    cert, key = web.generate_certificate("dashboard.internal", ("dashboard.internal",))
+    cert, key = generate_certificate("dashboard.internal", ("dashboard.internal",))
     (root / "cert.pem").write_bytes(cert)
     (root / "key.pem").write_bytes(key)
     (root / "htpasswd").write_text("admin:{PLAIN}correct-horse-battery\n")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from cryptography import x509
 
-from honeypods.web import server as web
 from honeypods.web.config import WebConfig
+from honeypods.web.http import parse_ranges
+from honeypods.web.https import generate_certificate
+from honeypods.web.site import render_login, site_dirs, site_files
 
 
 def test_branding_is_escaped_into_the_login_page() -> None:
-    page = web.render_login(WebConfig(title="Ops <Console>", product="A&B"), "Bad <login>")
+    page = render_login(WebConfig(title="Ops <Console>", product="A&B"), "Bad <login>")
     text = page.decode()
     assert "<title>Ops &lt;Console&gt;</title>" in text
     assert "<span>A&amp;B</span>" in text
@@ -19,7 +21,7 @@ def test_branding_is_escaped_into_the_login_page() -> None:
 
 
 def test_site_files_look_like_a_document_root() -> None:
-    files = web.site_files(WebConfig())
+    files = site_files(WebConfig())
     assert set(files) == {
         "/index.html",
         "/static/app.css",
@@ -30,7 +32,7 @@ def test_site_files_look_like_a_document_root() -> None:
     assert css.content_type == "text/css"
     assert css.etag == f'"{css.mtime:x}-{len(css.body):x}"'
     assert css.last_modified.endswith(" GMT")
-    assert web.site_dirs(files) == {"/", "/static/"}
+    assert site_dirs(files) == {"/", "/static/"}
 
 
 @pytest.mark.parametrize(
@@ -50,11 +52,11 @@ def test_site_files_look_like_a_document_root() -> None:
     ],
 )
 def test_range_parsing_follows_nginx(spec: str, expected: list[tuple[int, int]] | None) -> None:
-    assert web._parse_ranges(spec, 100) == expected
+    assert parse_ranges(spec, 100) == expected
 
 
 def test_generated_certificate_names() -> None:
-    cert_pem, key_pem = web.generate_certificate("ops.internal", ("ops.internal", "10.0.0.7"))
+    cert_pem, key_pem = generate_certificate("ops.internal", ("ops.internal", "10.0.0.7"))
     cert = x509.load_pem_x509_certificate(cert_pem)
     assert cert.subject.rfc4514_string() == "CN=ops.internal"
     assert cert.issuer == cert.subject

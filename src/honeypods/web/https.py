@@ -1,0 +1,133 @@
+"""The HTTPS port: sniff the first bytes, start TLS with nginx's settings, record the handshake.
+
+nginx's ``ngx_http_ssl_handshake`` peeks at the first byte: a TLS record starts a handshake, any
+other byte is answered as plain HTTP with its 497 page. The decoy does the same, so TLS starts
+on a transport that has already read data, which asyncio's public ``start_tls`` cannot do; the
+TLS layer comes from ``core.asyncio_shim.start_server_tls`` instead.
+
+Every handshake, completed or not, is one ``web.tls`` event. The certificate is one from files
+(a Secret in the chart) or a fresh self-signed one like Debian's snakeoil, made by ``core.tls``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ssl
+from typing import Any, Final, cast
+
+from honeypods.core import asyncio_shim, events, tls
+from honeypods.core.guard import Session
+from honeypods.core.transport import feed
+from honeypods.web.config import WebConfig
+from honeypods.web.connection import WebConnection
+from honeypods.web.shared import WebServer
+
+# Sent by nginx's ssl module with Debian's nginx.conf: TLS 1.2 and 1.3, its default cipher list.
+NGINX_CIPHERS: Final = "HIGH:!aNULL:!MD5"
+HANDSHAKE_TIMEOUT: Final = 60.0  # nginx: the handshake runs under client_header_timeout
+
+
+class TlsSniffer(asyncio.Protocol):
+    """First bytes on the HTTPS port: a TLS handshake starts TLS, anything else is plain HTTP
+    (nginx's ngx_http_ssl_handshake peeks at the first byte the same way)."""
+
+    def __init__(self, session: Session, server: WebServer) -> None:
+        self.session = session
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.reported = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None or not data:
+            return
+        loop = self.server.loop
+        if data[0] in (0x16, 0x80):
+            waiter: asyncio.Future[None] = loop.create_future()
+            app = WebConnection(
+                self.session,
+                self.server,
+                tls=True,
+                on_established=lambda: self._handshake_done(waiter, proto),
+            )
+            context = cast(ssl.SSLContext, self.server.ssl_context)
+            proto = asyncio_shim.start_server_tls(
+                transport, app, context, waiter, HANDSHAKE_TIMEOUT
+            )
+            waiter.add_done_callback(lambda fut: self._handshake_done(fut, proto))
+            feed(proto, data)
+        else:
+            conn = WebConnection(self.session, self.server, plain_on_tls_port=True)
+            transport.set_protocol(conn)
+            conn.connection_made(transport)
+            conn.data_received(data)
+
+    def eof_received(self) -> bool:
+        self.session.close("eof")
+        return True
+
+    def _handshake_done(self, fut: asyncio.Future[None], proto: asyncio.BaseProtocol) -> None:
+        # Called when the application protocol starts (success) or by the waiter (failure).
+        if self.reported:
+            return
+        self.reported = True
+        sslobj = asyncio_shim.ssl_object(proto)
+        sni = self.server.sni.pop(id(sslobj), None) if sslobj is not None else None
+        fields: dict[str, Any] = {}
+        if sni:
+            fields["tls.client.server_name"] = events.clip_text(sni)
+        if fut.done() and (fut.cancelled() or fut.exception() is not None):
+            exc = None if fut.cancelled() else fut.exception()
+            fields["tls.established"] = False
+            fields["web.error"] = events.clip_text(
+                type(exc).__name__ + (f": {exc}" if exc else "") if exc else "cancelled"
+            )
+            self.session.emit("web.tls", fields)
+            self.session.close("protocol_error")
+            return
+        fields["tls.established"] = True
+        if sslobj is not None:
+            version = sslobj.version()
+            cipher = sslobj.cipher()
+            if version:
+                fields["tls.version"] = version.replace("TLSv", "")
+            if cipher:
+                fields["tls.cipher"] = cipher[0]
+        self.session.emit("web.tls", fields)
+
+
+def make_ssl_context(config: WebConfig, sni: dict[int, str]) -> ssl.SSLContext:
+    """Server context with nginx's defaults; a stable certificate from files, or a fresh one."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(NGINX_CIPHERS)
+    # ngx_ssl_create turns renegotiation off; Python leaves it to OpenSSL's default.
+    ctx.options |= ssl.OP_NO_RENEGOTIATION
+    ctx.set_alpn_protocols(["http/1.1"])
+    if config.tls_cert and config.tls_key:
+        ctx.load_cert_chain(config.tls_cert, config.tls_key)
+    else:
+        spec = _certificate(config.tls_common_name, config.tls_sans)
+        tls.load_pem(ctx, tls.make_pem_in_child(spec))
+
+    def on_sni(sslobj: Any, name: str | None, _ctx: ssl.SSLContext) -> None:
+        if name:
+            sni[id(sslobj)] = name
+
+    ctx.sni_callback = on_sni
+    return ctx
+
+
+def _certificate(common_name: str, sans: tuple[str, ...]) -> tls.CertSpec:
+    # Debian's make-ssl-cert snakeoil: self-signed, ten years; made a few days before start.
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=3)
+    return tls.CertSpec(common_name, start, 3650, sans)
+
+
+def generate_certificate(common_name: str, sans: tuple[str, ...]) -> tuple[bytes, bytes]:
+    """A self-signed RSA 2048 certificate like Debian's ssl-cert snakeoil: (cert PEM, key PEM)."""
+    return tls.split_pem(tls.make_pem(_certificate(common_name, sans)))

@@ -1,0 +1,71 @@
+"""What every connection of one web decoy shares: the site, the application, the persona, TLS.
+
+Built once at start; connections read it and never change it, except the two registries of
+things in flight: ``drives`` (handlers still waiting, cancelled at shutdown) and ``sni`` (names
+seen by the TLS context's SNI callback, taken by the handshake's event).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Final
+
+from aiohttp import web
+
+from honeypods.core.drive import Drive
+from honeypods.web import aiohttp_shim
+from honeypods.web.app import make_app
+from honeypods.web.config import WebConfig
+from honeypods.web.http import Clock
+from honeypods.web.site import StaticFile, canned_table, site_files
+
+HEADER_TIMEOUT: Final = 60.0  # nginx client_header_timeout
+
+
+class WebServer:
+    """Shared state of the decoy: the app, the persona, the TLS context.
+
+    Args:
+        config: the decoy's settings.
+        loop: the running loop.
+        files: the document root (``site.site_files``).
+        app: the application serving it.
+        handler: the started application's request handler.
+    """
+
+    def __init__(
+        self,
+        config: WebConfig,
+        loop: asyncio.AbstractEventLoop,
+        files: dict[str, StaticFile],
+        app: web.Application,
+        handler: aiohttp_shim.Handler,
+    ) -> None:
+        self.config = config
+        self.loop = loop
+        self.version = config.server_version
+        self.files = files
+        self.app = app
+        self.handler = handler
+        self.clock = Clock()
+        self.canned = canned_table(files, self.version)
+        self.sni: dict[int, str] = {}
+        self.ssl_context: ssl.SSLContext | None = None
+        # nginx client_header_timeout: seconds a request head may take to arrive.
+        self.header_timeout = HEADER_TIMEOUT
+        # Handlers still running (the login's delay), cancelled when the decoy stops.
+        self.drives: set[Drive[web.StreamResponse]] = set()
+
+    @classmethod
+    async def create(cls, config: WebConfig) -> WebServer:
+        """The shared state, its application started (startup signals run, frozen)."""
+        files = site_files(config)
+        app = make_app(config, files)
+        handler = await aiohttp_shim.request_handler(app)
+        return cls(config, asyncio.get_running_loop(), files, app, handler)
+
+    def cancel_drives(self) -> None:
+        """Cancel every handler still waiting, as the decoy stops."""
+        for drive in list(self.drives):
+            drive.cancel()
