@@ -19,9 +19,13 @@ def parse_ranges(spec: str, length: int) -> list[tuple[int, int]] | None:
             end += 1
         return (int(spec[at:end]) if end > at else -1), end
 
+    def spaces(at: int) -> int:
+        while at < n and spec[at] == " ":
+            at += 1
+        return at
+
     while True:
-        while i < n and spec[i] == " ":
-            i += 1
+        i = spaces(i)
         suffix = i < n and spec[i] == "-"
         if suffix:
             i += 1
@@ -30,21 +34,18 @@ def parse_ranges(spec: str, length: int) -> list[tuple[int, int]] | None:
             start, i = digits(i)
             if start < 0:
                 return []
-            while i < n and spec[i] == " ":
-                i += 1
+            i = spaces(i)
             if i >= n or spec[i] != "-":
                 return []
             i += 1
-            while i < n and spec[i] == " ":
-                i += 1
+            i = spaces(i)
         if not suffix and (i >= n or spec[i] == ","):
             end = length
         else:
             end, i = digits(i)
             if end < 0:
                 return []
-            while i < n and spec[i] == " ":
-                i += 1
+            i = spaces(i)
             if i < n and spec[i] != ",":
                 return []
             if suffix:
