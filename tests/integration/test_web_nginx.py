@@ -63,6 +63,7 @@ CASES: list[tuple[str, bytes]] = [
     ("leading-crlf", b"\r\n\r\n" + get(b"/")),
     ("http09", b"GET /\r\n"),
     ("http09-404", b"GET /nope\r\n"),
+    ("http09-redirect", b"GET /static\r\n"),
     ("lf-only", b"GET / HTTP/1.1\nHost: x\nConnection: close\n\n"),
     ("minor-version", get(b"/", version=b"HTTP/1.2")),
     ("spaces", b"GET   /   HTTP/1.1  \r\n" + H + CLOSE + b"\r\n"),
