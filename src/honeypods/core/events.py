@@ -45,44 +45,21 @@ from honeypods.core.catalogue import (
     register,
     validate_fields,
 )
+from honeypods.core.clip import LONG_TEXT_CAP, MAX_LINE_BYTES, TEXT_CAP, clip, clip_text, to_hex
 
-__all__ = ["CATALOGUE", "EventSpec", "Link", "clip", "clip_text", "emit", "register", "to_hex"]
-
-# Caps on attacker-controlled text. A line is bounded by these and by MAX_LINE_BYTES below.
-TEXT_CAP: Final = 1024  # one header value, one username, one query line
-LONG_TEXT_CAP: Final = 8192  # request bodies, SQL queries, first bytes of a connection
-MAX_LINE_BYTES: Final = 65536  # Fluent Bit's and Loki's default line limits are 32-256 KiB
-
-# -- Attacker data ----------------------------------------------------------------------------------
-
-
-def clip(text: str | bytes | None, cap: int = TEXT_CAP) -> tuple[str, bool]:
-    """Make attacker text safe to log: valid UTF-8, bounded, no lone surrogates.
-
-    Returns:
-        The text (bytes decoded with backslash escapes) and whether it was cut.
-    """
-    if text is None:
-        return "", False
-    if isinstance(text, bytes):
-        cut = len(text) > cap
-        return text[:cap].decode("utf-8", "backslashreplace"), cut
-    cut = len(text) > cap
-    text = text[:cap]
-    if not text.isascii():
-        # Lone surrogates (from surrogateescape decoding in libraries) are not valid JSON text.
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text, cut
-
-
-def clip_text(text: str | bytes | None, cap: int = TEXT_CAP) -> str:
-    """``clip`` without the flag, for fields whose cut is not worth reporting."""
-    return clip(text, cap)[0]
-
-
-def to_hex(data: bytes, cap: int = LONG_TEXT_CAP) -> str:
-    return data[:cap].hex()
-
+__all__ = [
+    "CATALOGUE",
+    "LONG_TEXT_CAP",
+    "MAX_LINE_BYTES",
+    "TEXT_CAP",
+    "EventSpec",
+    "Link",
+    "clip",
+    "clip_text",
+    "emit",
+    "register",
+    "to_hex",
+]
 
 # -- Rendering --------------------------------------------------------------------------------------
 

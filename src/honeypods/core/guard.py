@@ -30,38 +30,18 @@ import traceback
 import typing
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from honeypods.core import events, metrics
 from honeypods.core.acceptor import ProtocolFactory, address, addresses_of, listen
+from honeypods.core.limits import Limits, Running, Server
 from honeypods.core.transport import GuardTransport, feed
+
+__all__ = ["Guard", "GuardProtocol", "Limits", "Running", "Server", "Session"]
 
 # How long a close may wait for the peer to drain our last bytes before the socket is aborted.
 # A peer that stops reading must not hold the connection (and its buffers) open.
 CLOSE_GRACE: Final = 5.0
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-decoy connection limits.
-
-    Args:
-        max_connections: connections open at once on this decoy; more are accepted, logged and
-            closed with ``over_capacity``.
-        max_per_source: the same, per source IP.
-        idle_timeout: seconds without a byte from the peer before ``idle_timeout``.
-        deadline: seconds a connection may live in total before ``deadline``.
-        max_bytes_in: bytes the peer may send before ``limit``.
-        max_bytes_out: bytes the decoy may send before ``limit``.
-    """
-
-    max_connections: int = 8192
-    max_per_source: int = 512
-    idle_timeout: float = 60.0
-    deadline: float = 600.0
-    max_bytes_in: int = 1 << 20
-    max_bytes_out: int = 16 << 20
 
 
 RuleFor = Callable[["Session"], str]
@@ -388,39 +368,3 @@ class Guard:
             session.abort("shutdown")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.drained.wait(), timeout)
-
-
-class Server(typing.Protocol):
-    """What a decoy hands the runner: an asyncio.Server, or asyncssh's acceptor."""
-
-    def close(self) -> None: ...
-
-    async def wait_closed(self) -> None: ...
-
-
-@dataclass
-class Running:
-    """A started decoy: its guard, listeners, background tasks, and where it listens."""
-
-    guard: Guard
-    servers: list[Server]
-    addresses: list[str]
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    # Called after the listeners close, before connections end: flush pending reports.
-    cleanups: list[Callable[[], None]] = field(default_factory=list)
-
-    async def stop(self, timeout: float = 3.0) -> None:
-        """Stop listening, end every connection (``shutdown``), cancel background tasks."""
-        for server in self.servers:
-            server.close()
-        for task in self.tasks:
-            task.cancel()
-        for cleanup in self.cleanups:
-            cleanup()
-        await self.guard.shutdown(timeout)
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        for server in self.servers:
-            with contextlib.suppress(TimeoutError, Exception):
-                await asyncio.wait_for(server.wait_closed(), 1.0)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from honeypods.core import events
 
 if TYPE_CHECKING:
-    from honeypods.core.guard import Limits, Running
+    from honeypods.core.limits import Limits, Running
 
 # In the order the docs, the metrics and `honeypods run` list them.
 NAMES: Final = ("portscan", "web", "mysql", "ssh")

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from honeypods.core import registry
-from honeypods.core.guard import Limits
+from honeypods.core.limits import Limits
 
 
 class ConfigError(ValueError):

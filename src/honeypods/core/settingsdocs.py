@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from honeypods.core import registry
-from honeypods.core.guard import Limits
+from honeypods.core.limits import Limits
 from honeypods.core.settings import Common
 
 
