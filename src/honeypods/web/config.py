@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from honeypods.core.settings import ConfigError
 
@@ -39,9 +43,50 @@ class WebConfig:
 
     def check(self) -> None:
         """Raises:
-        ConfigError: the certificate and key are not both given, or a file is missing."""
+        ConfigError: the certificate and key are not both given, a file is missing or not a
+        PEM pair, or a value could not be written where nginx would write it."""
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ConfigError("HONEYPODS_WEB_TLS_CERT and HONEYPODS_WEB_TLS_KEY go together")
         for name in (self.tls_cert, self.tls_key):
             if name and not Path(name).is_file():
                 raise ConfigError(f"HONEYPODS_WEB_TLS_CERT/KEY: no file {name}")
+        if self.tls_cert:
+            try:
+                ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(self.tls_cert, self.tls_key)
+            except OSError as exc:  # ssl.SSLError included: not PEM, or a key of another cert
+                raise ConfigError(
+                    f"HONEYPODS_WEB_TLS_CERT/KEY: not a readable PEM certificate and its key ({exc})"
+                ) from None
+        else:
+            # Only the generated certificate uses these; cryptography would refuse them at start.
+            if not _COMMON_NAME.fullmatch(self.tls_common_name):
+                raise ConfigError(
+                    "HONEYPODS_WEB_TLS_COMMON_NAME: 1 to 64 printable ASCII characters"
+                )
+            for san in self.tls_sans:
+                if not _is_san(san):
+                    raise ConfigError(f"HONEYPODS_WEB_TLS_SANS: {san!r} is not a DNS name or an IP")
+        # It follows "nginx/" in the Server header and on every error page.
+        if not _VERSION.fullmatch(self.server_version):
+            raise ConfigError(
+                "HONEYPODS_WEB_SERVER_VERSION: a version such as 1.22.1 (letters, digits, . - _)"
+            )
+        # The product is also the quoted realm of WWW-Authenticate, a header written as Latin-1.
+        if not _REALM.fullmatch(self.product):
+            raise ConfigError('HONEYPODS_WEB_PRODUCT: printable Latin-1 text without " or \\')
+        if not 0 <= self.login_delay <= 60:
+            raise ConfigError("HONEYPODS_WEB_LOGIN_DELAY: 0 to 60 seconds")
+
+
+_VERSION: Final = re.compile(r"[0-9A-Za-z._-]{1,32}")
+_REALM: Final = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e\xa0-\xff]*")
+_COMMON_NAME: Final = re.compile(r"[\x20-\x7e]{1,64}")  # RFC 5280: ub-common-name is 64
+_DNS_NAME: Final = re.compile(r"(\*\.)?[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?")
+
+
+def _is_san(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return len(value) <= 253 and _DNS_NAME.fullmatch(value) is not None
+    return True
