@@ -1,9 +1,10 @@
 """The only module that touches asyncssh's private names: how the lure's policy reaches the wire.
 
-Verified on asyncssh 2.24.1; tests/unit/test_shim_asyncssh.py fails naming any name or signature
-used here that changed. The policy (``policy.Lure``) decides, this module acts; nothing else in
-the package imports an asyncssh submodule or an underscore name. Each part, and the upstream
-change that would make it unnecessary:
+Verified on asyncssh 2.21.0, 2.21.1, 2.22.0, 2.23.1, 2.24.0 and 2.24.1 (2.20 sends its own text
+for a refused TUN open); tests/unit/test_shim_asyncssh.py fails naming any name or signature used
+here that changed. The policy (``policy.Lure``) decides, this module acts; nothing else in the
+package imports an asyncssh submodule or an underscore name. Each part, and the upstream change
+that would make it unnecessary:
 
 * ``Gate`` writes sshd's identification at accept, reads the client's as sshd does (8192 bytes;
   asyncssh hangs up after RFC 4253's 255), sends a KEXINIT built once (``Template``), and only
@@ -280,10 +281,11 @@ class LureConnection(asyncssh.SSHServerConnection):
         self.set_extra_info(server_version=version.decode("ascii"))
 
     def _recv_pkthdr(self) -> bool:
-        # sshd refuses a packet length below 5 as it does one above 256 KiB ("Packet corrupt");
-        # asyncssh checks only the upper bound and would wait for a packet that cannot come.
+        # sshd answers a packet length below 5 or above 256 KiB with "Packet corrupt". asyncssh
+        # has no lower bound (and before 2.24.1 no upper one): it would wait for a packet that
+        # cannot come.
         done = super()._recv_pkthdr()
-        if done and self._pktlen < 5:
+        if done and not 5 <= self._pktlen <= persona.MAX_PACKET_LEN:
             raise asyncssh.ProtocolError(persona.DISC_PACKET_CORRUPT)
         return done
 
@@ -379,15 +381,13 @@ class LureConnection(asyncssh.SSHServerConnection):
         await super()._finish_userauth(begin_auth, method, packet)
 
     def send_userauth_failure(self, partial_success: bool) -> None:
-        lure = self.hp_lure
-        text = lure.auth_failed()
+        text = self.hp_lure.auth_failed()
         if text is not None:
             self._hp_disconnect(text, "policy")
             return
         self._auth = None
-        self.send_packet(
-            MSG_USERAUTH_FAILURE, NameList(lure.policy.methods), Boolean(partial_success)
-        )
+        methods = NameList(self.hp_lure.policy.methods)
+        self.send_packet(MSG_USERAUTH_FAILURE, methods, Boolean(partial_success))
 
     async def validate_public_key(
         self, username: str, key_data: bytes, msg: bytes, signature: bytes

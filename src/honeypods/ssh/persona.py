@@ -109,6 +109,8 @@ IDENT_MAX_LEN: Final = 8192  # SSH_MAX_BANNER_LEN
 DISC_PROTOCOL_ERROR: Final = 2
 DISC_TOO_MANY_FAILURES: Final = "Too many authentication failures"
 DISC_PACKET_CORRUPT: Final = "Packet corrupt"
+# The largest packet length sshd reads; a longer one is answered with DISC_PACKET_CORRUPT.
+MAX_PACKET_LEN: Final = 256 * 1024  # PACKET_MAX_SIZE in packet.c
 DISC_CHANGE_OF_USER: Final = "Change of username or service not allowed: ({},{}) -> ({},{})"
 
 # Client software strings sshd hangs up on silently (compat.c SSH_BUG_PROBE / SSH_BUG_SCANNER).
