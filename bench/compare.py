@@ -6,7 +6,7 @@ the other, against our decoy (``python -m honeypods run <decoy>``, events on std
 and against each peer from PyPI (bench/peers.py: OpenCanary for all three, Cowrie for SSH). A decoy
 whose module is not in the package yet is skipped with a note.
 
-Method, as the peers were measured (/work/shared/research/peer-measurements.md): every target is
+Method, as the peers were measured for the README: every target is
 one process pinned to CPU 0, the asyncio load generator is pinned to CPU 1; one connection per
 operation. "hello" is the protocol's first exchange (HTTP ``GET /``, read the SSH version line and
 send a client version, read the MySQL greeting); "bare" is connect and close, as a connect() scan.

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from common import free_port
 
-# Pinned to the versions measured in /work/shared/research/peer-measurements.md, so reruns compare
+# Pinned to the versions the README's peer table was measured with, so reruns compare
 # against the same code.
 PACKAGES = {"opencanary": "opencanary==0.9.10", "cowrie": "cowrie==3.1.4"}
 # Which peer covers which service kind; Cowrie has no HTTP or MySQL.

@@ -426,7 +426,7 @@ def test_container_ports_match_what_the_decoys_bind(helm4: Renderer, tmp_path: P
 
 
 def test_defaults_agree_with_the_package(helm4: Renderer, tmp_path: Path) -> None:
-    """STYLE §7: defaults live in config.py; values.yaml repeats them, except where a pod differs.
+    """STYLE §7: defaults live in the settings classes; values.yaml repeats them, except where a pod differs.
 
     Deliberate differences, each for a reason given in values.yaml: the bind address (0.0.0.0 in a
     pod, loopback on a workstation), the SSH port (22 in a pod, 2222 unprivileged), the port-scan
