@@ -1,0 +1,32 @@
+"""What the MySQL decoy answers after login: a persona of an empty database with easy access.
+
+The persona is a MySQL 8.0 replica whose account can read a few application schemas and nothing
+else: ``SHOW GRANTS`` says so, so every refusal (1142, 1044, 1227) is consistent with it. The
+schemas look worth stealing (users, payments, API keys) and every table is empty.
+
+Pure functions, no asyncio, nothing of ``honeypods.core``: the adapter passes a ``SqlSession``
+and gets a reply; the only state kept is the session's own (current database, autocommit,
+transaction). Modules:
+
+* ``persona``: ``answer()``, the statement table, USE and the refused writes.
+* ``select``: SELECT; ``show``: SHOW, DESCRIBE, COM_FIELD_LIST.
+* ``variables``: system variables and SET; ``schema``: the data shown.
+* ``text``: comments, quotes, splitting; ``session``: ``SqlSession``.
+"""
+
+from honeypods.mysql.sql.persona import answer, database_named, use_database
+from honeypods.mysql.sql.session import SqlSession
+from honeypods.mysql.sql.show import field_list
+from honeypods.mysql.sql.text import split_statements
+from honeypods.mysql.sql.variables import VERSION_COMMENT, default_variables
+
+__all__ = [
+    "VERSION_COMMENT",
+    "SqlSession",
+    "answer",
+    "database_named",
+    "default_variables",
+    "field_list",
+    "split_statements",
+    "use_database",
+]

@@ -1,0 +1,209 @@
+"""SELECT: expressions without a table, information_schema, and the (empty) tables of the schemas.
+
+There is no engine: a select list is split at top-level commas and each item is a literal, a
+system variable, one of a few functions clients and attackers call (VERSION(), USER(), NOW(),
+...), or a column of the named table. Reading a file (INTO OUTFILE, LOAD_FILE) gets what an
+account without the FILE privilege gets.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Final
+
+from honeypods.mysql.codec.packets import Column, ResultSet
+from honeypods.mysql.errors import (
+    ER_1222_WRONG_NUMBER_OF_COLUMNS,
+    Err,
+    er_1045_access_denied,
+    er_1054_bad_field,
+    er_1064_parse,
+    er_1193_unknown_variable,
+)
+from honeypods.mysql.sql.schema import (
+    INFO_TABLES,
+    INT,
+    NUMERIC_FLAGS,
+    column_of,
+    info_rows,
+    text_column,
+)
+from honeypods.mysql.sql.session import SqlSession
+from honeypods.mysql.sql.show import table_of
+from honeypods.mysql.sql.text import NAME, QUALIFIED, split_top, unquote
+from honeypods.mysql.sql.variables import session_variables
+
+_FROM = re.compile(rf"\s+from\s+((?:{NAME})(?:\s*\.\s*(?:{NAME}))?)(.*)$", re.I | re.S)
+_WHERE_EQ = re.compile(r"""(\w+)\s*=\s*(['"])(.*?)\2""", re.S)
+_INTO_FILE = re.compile(r"\binto\s+(outfile|dumpfile)\b", re.I)
+_UNION = re.compile(r"\s+union(?:\s+all|\s+distinct)?\s+select\s+", re.I)
+_LIMIT = re.compile(r"\s+limit\s+(\d+)\s*$", re.I)
+# Expressions that carry no alias even when they end in a word.
+_UNALIASED = re.compile(r"@@[\w.]+|\w+\s*\(.*\)|'.*'|\".*\"|-?\d+", re.S)
+_INTEGER = re.compile(r"-?\d+")
+_SYSTEM_VARIABLE = re.compile(r"@@(?:(session|global|local)\.)?([a-z_0-9]+)")
+_CALL = re.compile(r"([a-z_]+)\s*\((.*)\)", re.S)
+_USER_VARIABLE = re.compile(r"@[a-z_0-9]+")
+
+
+def select(rest: str, s: SqlSession, text: str) -> ResultSet | Err:
+    """SELECT ..., with UNION of table-less selects."""
+    if _INTO_FILE.search(rest):
+        # Without the FILE privilege MySQL answers INTO OUTFILE with an access-denied error.
+        return er_1045_access_denied(s.user, "%", True)
+    parts = _UNION.split(rest)
+    if len(parts) > 1 and not _FROM.search(" " + rest):
+        results = [select(part, s, text) for part in parts]
+        for result in results:
+            if isinstance(result, Err):
+                return result
+        sets = [r for r in results if isinstance(r, ResultSet)]
+        if len({len(r.columns) for r in sets}) > 1:
+            return ER_1222_WRONG_NUMBER_OF_COLUMNS
+        return ResultSet(sets[0].columns, tuple(row for r in sets for row in r.rows))
+    m = _FROM.search(" " + rest)
+    if m and m.group(1).lower() != "dual":
+        return _select_from(rest[: m.start()].strip(), m.group(1), m.group(2), s)
+    exprs = rest[: m.start() - 1].strip() if m else rest
+    limit = _LIMIT.search(exprs)
+    if limit:
+        exprs = exprs[: limit.start()]
+    cols: list[Column] = []
+    row: list[str | None] = []
+    for expr in split_top(exprs):
+        value = _evaluate(expr, s)
+        if isinstance(value, Err):
+            return value
+        label, val = value
+        if isinstance(val, bool | int):
+            cols.append(Column(label, INT, 21, NUMERIC_FLAGS))
+            row.append(str(int(val)))
+        else:
+            cols.append(text_column(label, max(len(val or ""), 1)))
+            row.append(val)
+    rows = () if limit and limit.group(1) == "0" else (tuple(row),)
+    return ResultSet(tuple(cols), rows)
+
+
+_ALIAS = re.compile(rf"(.+?)\s+(?:as\s+)?('[^']*'|\"[^\"]*\"|{NAME})$", re.I | re.S)
+_FUNCTIONS: Final = {
+    "now": "now",
+    "current_timestamp": "now",
+    "sysdate": "now",
+    "localtime": "now",
+    "utc_timestamp": "utc",
+    "curdate": "date",
+    "current_date": "date",
+    "unix_timestamp": "epoch",
+    "version": "version",
+    "database": "database",
+    "schema": "database",
+    "user": "user",
+    "session_user": "user",
+    "system_user": "user",
+    "current_user": "current_user",
+    "connection_id": "connection_id",
+    "load_file": "null",
+    "sleep": "zero",
+    "benchmark": "zero",
+    "last_insert_id": "zero",
+    "found_rows": "zero",
+    "row_count": "minus_one",
+}
+
+
+def _evaluate(expr: str, s: SqlSession) -> tuple[str, str | int | bool | None] | Err:
+    label = expr
+    m = _ALIAS.match(expr)
+    if m and not _UNALIASED.fullmatch(expr):
+        expr, label = m.group(1).strip(), m.group(2).strip("'\"`")
+    low = expr.lower()
+    if _INTEGER.fullmatch(expr):
+        return label, int(expr)
+    if len(expr) >= 2 and expr[0] == expr[-1] and expr[0] in "'\"":
+        return (label if label != expr else expr[1:-1]), expr[1:-1]
+    if low in ("null", "?"):
+        return label, None  # a placeholder of a prepared statement reads as NULL
+    var = _SYSTEM_VARIABLE.fullmatch(low)
+    if var:
+        name = var.group(2)
+        variables = session_variables(s)
+        if name not in variables:
+            return er_1193_unknown_variable(name)
+        return label, variables[name]
+    if low == "current_user":
+        low = "current_user()"
+    fn = _CALL.fullmatch(low)
+    if fn and fn.group(1) in _FUNCTIONS:
+        kind = _FUNCTIONS[fn.group(1)]
+        if kind in ("now", "utc", "date", "epoch"):
+            now = datetime.datetime.now(datetime.UTC)  # system_time_zone is UTC
+            if kind == "epoch":
+                return label, int(now.timestamp())
+            return label, now.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S")
+        if kind == "version":
+            return label, s.server_version
+        if kind == "database":
+            return label, s.database
+        if kind == "user":
+            return label, f"{s.user}@{s.host}"
+        if kind == "current_user":
+            return label, f"{s.user}@%"
+        if kind == "connection_id":
+            return label, s.connection_id
+        if kind == "zero":
+            return label, 0
+        if kind == "minus_one":
+            return label, -1
+        return label, None
+    if _USER_VARIABLE.fullmatch(low):
+        return label, None
+    return er_1064_parse(expr)
+
+
+def _select_from(exprs: str, ref: str, tail: str, s: SqlSession) -> ResultSet | Err:
+    m = QUALIFIED.match(ref)
+    assert m is not None  # noqa: S101 - _FROM matched a name
+    db = unquote(m.group(1)) if m.group(2) else (s.database or "")
+    table = unquote(m.group(2) or m.group(1))
+    if db.lower() == "information_schema" and table.lower() in INFO_TABLES:
+        names = INFO_TABLES[table.lower()]
+        rows = info_rows(table.lower())
+        for col, _q, value in _WHERE_EQ.findall(tail):
+            if col.upper() in names:
+                i = names.index(col.upper())
+                rows = [r for r in rows if r[i] == value]
+        all_cols = [text_column(n) for n in names]
+    else:
+        found = table_of(ref, s)
+        if isinstance(found, Err):
+            return found
+        fdb, ftable, cols = found
+        names = tuple(c[0] for c in cols)
+        rows = []
+        all_cols = [column_of(c, fdb, ftable) for c in cols]
+    concat = re.fullmatch(r"group_concat\s*\(\s*(\w+)\s*\)", exprs, re.I)
+    if concat:
+        lower = [n.lower() for n in names]
+        if concat.group(1).lower() not in lower:
+            return er_1054_bad_field(concat.group(1))
+        i = lower.index(concat.group(1).lower())
+        joined = ",".join(str(r[i]) for r in rows) if rows else None
+        return ResultSet((text_column(exprs, 1024),), ((joined,),))
+    if re.fullmatch(r"count\s*\(.*\)(?:\s+(?:as\s+)?\w+)?", exprs, re.I | re.S):
+        label = _ALIAS.match(exprs)
+        name = label.group(2) if label and not exprs.rstrip().endswith(")") else exprs
+        return ResultSet((Column(name, INT, 21, NUMERIC_FLAGS),), ((str(len(rows)),),))
+    if exprs.strip() == "*":
+        return ResultSet(tuple(all_cols), tuple(rows))
+    chosen: list[int] = []
+    for item in split_top(exprs):
+        name = unquote(item.split(".")[-1].strip())
+        lower = [n.lower() for n in names]
+        if name.lower() not in lower:
+            return er_1054_bad_field(name)
+        chosen.append(lower.index(name.lower()))
+    return ResultSet(
+        tuple(all_cols[i] for i in chosen), tuple(tuple(r[i] for i in chosen) for r in rows)
+    )

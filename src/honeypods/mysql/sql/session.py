@@ -1,0 +1,48 @@
+"""What a statement may read or change about its connection: ``SqlSession``.
+
+The persona's only state is this per-connection record (current database, autocommit, the open
+transaction); every answering function takes it and returns a reply.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from honeypods.mysql.codec.constants import SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS
+from honeypods.mysql.codec.packets import Ok, ResultSet
+from honeypods.mysql.errors import Err
+
+Reply = Ok | Err | ResultSet
+
+
+@dataclass
+class SqlSession:
+    """What a statement may read or change about its connection."""
+
+    user: str
+    host: str
+    connection_id: int
+    server_version: str
+    variables: Mapping[str, str | int | bool]
+    database: str | None = None
+    autocommit: bool = True
+    in_transaction: bool = False
+    ssl_cipher: str = ""
+    # time.monotonic() when the persona "started": Uptime agrees with COM_STATISTICS.
+    started: float = 0.0
+
+    def uptime(self) -> int:
+        return int(time.monotonic() - self.started) if self.started else 0
+
+    @property
+    def status(self) -> int:
+        status = SERVER_STATUS_AUTOCOMMIT if self.autocommit else 0
+        if self.in_transaction:
+            status |= SERVER_STATUS_IN_TRANS
+        return status
+
+
+# One statement verb's answer: (the text after the verb, the session, the whole statement).
+Handler = Callable[[str, SqlSession, str], Reply]
