@@ -1,12 +1,13 @@
 """The only place that reaches into aiohttp: a request parsed by nginx's rules, run through an app.
 
-Verified on aiohttp 3.14.5 with multidict 7.2.1 and yarl 1.25.1 (CPython 3.11). Every name used
-here is public, but aiohttp documents none of these uses: it expects to parse the request itself
-and to hand the application a ``Request`` made by its own ``RequestHandler``. The decoy cannot let
-it (aiohttp's parser accepts and refuses other bytes than nginx, and its writer has its own
-status lines and defaults), so this module does by hand what aiohttp's server does.
-``tests/unit/test_shim_aiohttp.py`` fails, naming what changed, when any shape relied on here
-changes:
+Verified on aiohttp 3.14.0 and 3.14.5 with multidict 7.2.1 and yarl 1.25.1 (CPython 3.11), so
+pyproject should pin ``aiohttp>=3.14,<3.15``: 3.13's RequestHandler has no ``sockname``, and a
+later minor may move any of what follows. Every name used here is public, but aiohttp documents
+none of these uses: it expects to parse the request itself and to hand the application a
+``Request`` made by its own ``RequestHandler``. The decoy cannot let it (aiohttp's parser accepts
+and refuses other bytes than nginx, and its writer has its own status lines and defaults), so
+this module does by hand what aiohttp's server does. ``tests/unit/test_shim_aiohttp.py`` fails,
+naming what changed, when any shape relied on here changes:
 
 * ``request_handler``: the application's request handler, taken from the low-level server an
   ``AppRunner`` builds (``runner.server.request_handler``) instead of calling the app's private
