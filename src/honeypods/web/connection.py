@@ -96,7 +96,7 @@ class WebConnection(asyncio.Protocol):
     def eof_received(self) -> bool:
         self.peer_done = True
         if not self.busy:
-            self._finish_incomplete("eof")
+            self._finish_incomplete()
             self.session.close("eof")
         # Half-closed peers still get their answer; under TLS asyncio closes regardless.
         return not self.tls
@@ -109,7 +109,7 @@ class WebConnection(asyncio.Protocol):
         if self.drain_timer is not None:
             self.drain_timer.cancel()
         if not self.busy and not self.closing:
-            self._finish_incomplete("eof")
+            self._finish_incomplete()
         self.closing = True
 
     # request loop
@@ -160,7 +160,11 @@ class WebConnection(asyncio.Protocol):
             self._close_after("protocol_error")
             return False
         if done is None:
-            self._arm_drain_timer()
+            # nginx waits lingering_timeout for each read of a body it discards, then closes.
+            if self.drain_timer is not None:
+                self.drain_timer.cancel()
+            loop = self.server.loop
+            self.drain_timer = loop.call_later(LINGERING_TIMEOUT, self._drain_timed_out)
             return False
         if self.drain_timer is not None:
             self.drain_timer.cancel()
@@ -172,12 +176,6 @@ class WebConnection(asyncio.Protocol):
             self._close_after()
             return False
         return True
-
-    def _arm_drain_timer(self) -> None:
-        # nginx waits lingering_timeout for each read of a body it discards, then closes.
-        if self.drain_timer is not None:
-            self.drain_timer.cancel()
-        self.drain_timer = self.server.loop.call_later(LINGERING_TIMEOUT, self._drain_timed_out)
 
     def _drain_timed_out(self) -> None:
         self.drain_timer = None
@@ -309,7 +307,7 @@ class WebConnection(asyncio.Protocol):
 
     def _after_response(self) -> None:
         if self.peer_done and not self.busy and not self.closing:
-            self._finish_incomplete("eof")
+            self._finish_incomplete()
             self.session.close("eof")
 
     def _refuse(self, err: ProtocolError, req: Request | None) -> None:
@@ -349,7 +347,7 @@ class WebConnection(asyncio.Protocol):
         if self.transport is not None and data:
             self.transport.write(data)
 
-    def _finish_incomplete(self, _why: str) -> None:
+    def _finish_incomplete(self) -> None:
         """The peer left mid-request: the bytes it sent are still one request event."""
         if self.closing:
             return
