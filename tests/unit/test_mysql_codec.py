@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import zlib
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from honeypods.mysql import errors, passwords
+from honeypods.mysql import auth, errors, passwords
 from honeypods.mysql import sql as mysql_sql
 from honeypods.mysql.codec import (
     NEED_DATA,
@@ -33,6 +36,7 @@ from honeypods.mysql.codec import (
     State,
     Text,
 )
+from honeypods.mysql.codec.constants import CACHING_SHA2, NATIVE
 
 SALT = bytes(range(1, 21))
 
@@ -486,3 +490,187 @@ def test_salt_looks_like_mysqls() -> None:
         salt = passwords.make_salt()
         assert len(salt) == 20
         assert all(0 < b < 0x80 and b != 0x24 for b in salt)
+
+
+def test_no_other_module_writes_an_error_code() -> None:
+    # errors.py is the one catalogue: elsewhere an Err or ProtocolError is built from its names.
+    package = Path(errors.__file__).parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        if path == Path(errors.__file__):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("Err", "ProtocolError")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                offenders.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_protocol_error_carries_its_reply() -> None:
+    error = ProtocolError(errors.ER_1156_PACKETS_OUT_OF_ORDER)
+    assert (error.code, error.sqlstate, error.message) == (
+        1156,
+        "08S01",
+        "Got packets out of order",
+    )
+    assert error.reply is errors.ER_1156_PACKETS_OUT_OF_ORDER
+    local = errors.LocalProtocolError("cannot send Ok in state HANDSHAKE")
+    assert isinstance(local, ProtocolError)
+    assert isinstance(local, RuntimeError)
+
+
+# -- the login dialogue's state machine (mysql.auth) ------------------------------------------------
+
+ACCOUNTS = ["root:root", "root:", "admin:admin"]
+KEYS = passwords.RsaKeys()  # one key pair for the module, as one serves a process
+
+
+def _login(plugin: str = CACHING_SHA2) -> auth.Login:
+    return auth.Login(passwords.Accounts(ACCOUNTS, plugin), KEYS, SALT, "10.1.2.3")
+
+
+def _hello(
+    *,
+    user: bytes = b"root",
+    response: bytes = b"",
+    plugin: str = CACHING_SHA2,
+    caps: int = CLIENT_CAPS,
+    database: bytes | None = None,
+    change_user: bool = False,
+) -> HandshakeResponse:
+    return HandshakeResponse(
+        int(caps), 1 << 24, 255, user, response, database, plugin, change_user=change_user
+    )
+
+
+def _denied(used: bool = True) -> Err:
+    return errors.er_1045_access_denied("root", "10.1.2.3", used)
+
+
+def test_auth_fast_path_is_one_step() -> None:
+    login = _login()
+    replies = login.response(_hello(response=passwords.scramble_caching_sha2(b"root", SALT)))
+    assert replies == [AuthMoreData(b"\x03"), Ok()]
+    assert login.state is auth.AuthState.LOGGED_IN
+    assert (login.password, login.error, login.pending) == (b"root", 0, False)
+    assert login.end() is False
+
+
+def test_auth_empty_password() -> None:
+    login = _login()
+    assert login.response(_hello(response=b"")) == [Ok()]
+    assert login.password == b""
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_auth_full_authentication_in_the_clear(secure: bool) -> None:
+    login = _login()
+    assert login.response(_hello(response=b"\x01" * 32)) == [AuthMoreData(b"\x04")]
+    assert login.state is auth.AuthState.FULL_AUTH
+    assert login.pending
+    replies = login.auth_data(b"root\0", secure=secure)
+    # Over TLS the cleartext password is checked; without it, refused but kept.
+    assert replies == ([Ok()] if secure else [_denied()])
+    assert login.state is (auth.AuthState.LOGGED_IN if secure else auth.AuthState.CLOSED)
+    assert login.plaintext == b"root"
+
+
+def test_auth_full_authentication_with_the_public_key() -> None:
+    pytest.importorskip("cryptography")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    login = _login()
+    login.response(_hello(user=b"admin", response=b"\x01" * 32))
+    (reply,) = login.auth_data(b"\x02", secure=False)
+    assert isinstance(reply, AuthMoreData)
+    assert reply.data.startswith(b"-----BEGIN PUBLIC KEY-----")
+    assert login.state is auth.AuthState.KEY_SENT
+    key = serialization.load_pem_public_key(reply.data)
+    mixed = bytes(b ^ SALT[i % 20] for i, b in enumerate(b"wrong\0"))
+    sha1 = hashes.SHA1()  # noqa: S303 - MySQL's OAEP padding uses SHA-1
+    oaep = padding.OAEP(mgf=padding.MGF1(sha1), algorithm=sha1, label=None)
+    encrypted = key.encrypt(mixed, oaep)  # type: ignore[union-attr]
+    refused = login.auth_data(encrypted, secure=False)
+    assert refused == [errors.er_1045_access_denied("admin", "10.1.2.3", True)]
+    assert (login.state, login.plaintext, login.error) == (auth.AuthState.CLOSED, b"wrong", 1045)
+
+
+def test_auth_switch_to_the_accounts_plugin() -> None:
+    login = _login(NATIVE)
+    assert login.response(_hello(response=b"\x01" * 32)) == [AuthSwitch(NATIVE, SALT + b"\0")]
+    assert login.state is auth.AuthState.SWITCH_SENT
+    assert login.auth_data(passwords.scramble_native(b"root", SALT), secure=False) == [Ok()]
+    assert (login.checked_plugin, login.password) == (NATIVE, b"root")
+
+
+def test_auth_refusals() -> None:
+    login = _login()
+    caps = CLIENT_CAPS & ~Capability.CLIENT_PLUGIN_AUTH
+    assert login.response(_hello(plugin=NATIVE, caps=caps)) == [
+        errors.ER_1251_NOT_SUPPORTED_AUTH_MODE
+    ]
+    assert login.state is auth.AuthState.CLOSED
+    login = _login()
+    # The password is right, the database is not the account's: refused, the password kept.
+    assert login.response(_hello(database=b"mysql")) == [
+        errors.er_1044_db_access_denied("root", "mysql")
+    ]
+    assert (login.password, login.error) == (b"", 1044)
+    login = _login(NATIVE)
+    assert login.response(_hello(plugin=NATIVE, response=b"\x01" * 20)) == [_denied()]
+
+
+def test_auth_abandoned_attempt_and_change_user() -> None:
+    login = _login()
+    login.response(_hello(response=b"\x01" * 32))
+    assert login.end(1156) is True  # pending: one failed attempt, with the protocol's error
+    assert (login.state, login.error) == (auth.AuthState.CLOSED, 1156)
+    assert login.end() is False
+    login = _login()
+    login.response(_hello())
+    login.response(_hello(user=b"admin", response=b"", change_user=True))
+    assert (login.state, login.error) == (auth.AuthState.CLOSED, 1045)
+
+
+def _ssl(login: auth.Login) -> None:
+    login.ssl_request()
+
+
+def _first_login(login: auth.Login) -> None:
+    login.response(_hello())
+
+
+@pytest.mark.parametrize(
+    ("before", "step", "code"),
+    [
+        # Auth data before any response.
+        (None, lambda login: login.auth_data(b"x", secure=False), 1043),
+        (_ssl, _ssl, 1043),  # a second SSLRequest
+        (None, lambda login: login.response(_hello(change_user=True)), 1043),  # before a login
+        (_first_login, _first_login, 1043),  # a second response after the verdict
+        (None, lambda login: login._move(auth.Move.ACCEPT), 1105),  # our verdict, nothing asked
+    ],
+)
+def test_auth_unknown_transitions_raise(
+    before: Callable[[auth.Login], None] | None, step: Callable[[auth.Login], object], code: int
+) -> None:
+    login = _login()
+    if before is not None:
+        before(login)
+    with pytest.raises(ProtocolError) as info:
+        step(login)
+    assert info.value.code == code
+    assert isinstance(info.value, errors.LocalProtocolError) is (code == 1105)
+
+
+def test_auth_table_covers_every_state() -> None:
+    table = auth._TRANSITIONS
+    reached = {auth.AuthState.GREETING_SENT} | set(table.values())
+    assert reached == set(auth.AuthState)
+    assert all((state, auth.Move.END) in table for state in auth.AuthState)
