@@ -2,14 +2,15 @@
 
 Rules this module keeps: builders return payloads (no header; ``Framer`` adds it); each line of a
 packet carries its field name in a trailing comment, as mysql-mimic's ``make_handshake_v10`` does;
-what the client negotiated (EOF deprecation, session tracking, optional metadata) and the server
-status come in as arguments, so the functions are pure and the fixed parts can be cached.
+what the client negotiated (``Negotiated``: collation, EOF deprecation, session tracking, optional
+metadata) and the server status come in as arguments, so the functions are pure and the fixed
+parts can be cached.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Final
+from typing import Final, Protocol
 
 from honeypods.mysql.codec.constants import (
     COLLATION_BINARY,
@@ -23,6 +24,15 @@ _INTEGER_SIZES: Final[dict[int, int]] = {
     FieldType.MYSQL_TYPE_LONGLONG: 8,
 }
 _PARAMETER: Final = Column("?", FieldType.MYSQL_TYPE_LONGLONG)
+
+
+class Negotiated(Protocol):
+    """What the handshake settled that shapes the server's packets (a ``Connection`` has it)."""
+
+    collation: int
+    deprecate_eof: bool
+    session_track: bool
+    optional_metadata: bool
 
 
 def lenenc_int(n: int) -> bytes:
@@ -131,8 +141,9 @@ def make_err(code: int, sqlstate: str, message: str, protocol_41: bool = True) -
     return head + message.encode("utf-8", "backslashreplace")  # error message
 
 
-def make_ok(ok: Ok, status: int, session_track: bool, header: bytes = b"\x00") -> bytes:
+def make_ok(ok: Ok, status: int, n: Negotiated, header: bytes = b"\x00") -> bytes:
     """OK_Packet payload (header 0xFE when it ends a result set under CLIENT_DEPRECATE_EOF)."""
+    session_track = n.session_track
     if ok.session_state and session_track:
         status |= SERVER_SESSION_STATE_CHANGED
     out = b"".join(
@@ -154,30 +165,23 @@ def make_ok(ok: Ok, status: int, session_track: bool, header: bytes = b"\x00") -
     return out
 
 
-def make_eof(warnings: int, status: int, deprecate_eof: bool, session_track: bool) -> bytes:
+def make_eof(warnings: int, status: int, n: Negotiated) -> bytes:
     """EOF_Packet payload, or the OK that replaces it under CLIENT_DEPRECATE_EOF."""
-    if deprecate_eof:
-        return make_ok(Ok(warnings=warnings), status, session_track, b"\xfe")
+    if n.deprecate_eof:
+        return make_ok(Ok(warnings=warnings), status, n, b"\xfe")
     # header, warnings, status flags
     return b"\xfe" + warnings.to_bytes(2, "little") + status.to_bytes(2, "little")
 
 
-def make_result_set(
-    rs: ResultSet,
-    collation: int,
-    status: int,
-    *,
-    deprecate_eof: bool,
-    session_track: bool,
-    optional_metadata: bool,
-) -> list[bytes]:
+def make_result_set(rs: ResultSet, status: int, n: Negotiated) -> list[bytes]:
     """A text or binary result set: column count, definitions, [EOF], rows, end."""
     count = lenenc_int(len(rs.columns))
-    if optional_metadata:
+    if n.optional_metadata:
         count += b"\x01"  # RESULTSET_METADATA_FULL: the column definitions follow
     out = [count]
+    collation = n.collation
     out += [make_column(c, collation) for c in rs.columns]
-    if not deprecate_eof:
+    if not n.deprecate_eof:
         out.append(b"\xfe\0\0" + status.to_bytes(2, "little"))  # EOF after the definitions
     if rs.binary:
         out += [make_binary_row(rs.columns, row) for row in rs.rows]
@@ -186,7 +190,7 @@ def make_result_set(
             b"".join(b"\xfb" if v is None else lenenc_str(v.encode("utf-8")) for v in row)
             for row in rs.rows
         ]
-    out.append(make_eof(0, status, deprecate_eof, session_track))
+    out.append(make_eof(0, status, n))
     return out
 
 
@@ -206,28 +210,14 @@ def make_binary_row(columns: tuple[Column, ...], row: tuple[str | None, ...]) ->
     return b"\x00" + bytes(bitmap) + b"".join(values)
 
 
-def make_field_list(
-    columns: tuple[Column, ...],
-    collation: int,
-    status: int,
-    *,
-    deprecate_eof: bool,
-    session_track: bool,
-) -> list[bytes]:
+def make_field_list(columns: tuple[Column, ...], status: int, n: Negotiated) -> list[bytes]:
     """COM_FIELD_LIST's answer: definitions with their defaults, then EOF."""
-    out = [make_column(c, collation, True) for c in columns]
-    out.append(make_eof(0, status, deprecate_eof, session_track))
+    out = [make_column(c, n.collation, True) for c in columns]
+    out.append(make_eof(0, status, n))
     return out
 
 
-def make_prepare_ok(
-    p: PrepareOk,
-    collation: int,
-    status: int,
-    *,
-    deprecate_eof: bool,
-    session_track: bool,
-) -> list[bytes]:
+def make_prepare_ok(p: PrepareOk, status: int, n: Negotiated) -> list[bytes]:
     """COM_STMT_PREPARE_OK, then the parameter and column definitions, each block with its EOF."""
     out = [
         b"\x00"  # status: OK
@@ -236,7 +226,8 @@ def make_prepare_ok(
         + p.params.to_bytes(2, "little")  # number of parameters
         + b"\x00\x00\x00"  # filler, warning count
     ]
-    eof = None if deprecate_eof else make_eof(0, status, False, session_track)
+    eof = None if n.deprecate_eof else make_eof(0, status, n)
+    collation = n.collation
     if p.params:
         out += [make_column(_PARAMETER, collation)] * p.params
         if eof is not None:

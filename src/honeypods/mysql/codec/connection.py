@@ -233,30 +233,11 @@ class Connection:
         start = self._advance(reply)
         status = self.status | SERVER_MORE_RESULTS_EXISTS if more_results else self.status
         if isinstance(reply, ResultSet):
-            payloads = make_result_set(
-                reply,
-                self.collation,
-                status,
-                deprecate_eof=self.deprecate_eof,
-                session_track=self.session_track,
-                optional_metadata=self.optional_metadata,
-            )
+            payloads = make_result_set(reply, status, self)
         elif isinstance(reply, FieldList):
-            payloads = make_field_list(
-                reply.columns,
-                self.collation,
-                status,
-                deprecate_eof=self.deprecate_eof,
-                session_track=self.session_track,
-            )
+            payloads = make_field_list(reply.columns, status, self)
         elif isinstance(reply, PrepareOk):
-            payloads = make_prepare_ok(
-                reply,
-                self.collation,
-                status,
-                deprecate_eof=self.deprecate_eof,
-                session_track=self.session_track,
-            )
+            payloads = make_prepare_ok(reply, status, self)
         else:
             payloads = [self._single(reply, status)]
         wire = self._framer.write(payloads)
@@ -281,11 +262,11 @@ class Connection:
 
     def _single(self, reply: Reply, status: int) -> bytes:
         if isinstance(reply, Ok):
-            return make_ok(reply, status, self.session_track)
+            return make_ok(reply, status, self)
         if isinstance(reply, Err):
             return self._err(reply)
         if isinstance(reply, Eof):
-            return make_eof(reply.warnings, status, self.deprecate_eof, self.session_track)
+            return make_eof(reply.warnings, status, self)
         if isinstance(reply, AuthSwitch):
             return make_auth_switch(reply.plugin, reply.data)
         if isinstance(reply, AuthMoreData):
