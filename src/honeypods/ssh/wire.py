@@ -47,6 +47,8 @@ def read_identification(buf: bytes) -> tuple[bytes, bytes, bool] | None:
 
 def _version_number(text: bytes) -> int:
     # What %d stores for an optional sign and decimal digits, leading zeros included.
+    if len(text) <= _MAX_DIGITS:
+        return int(text)
     digits = text.lstrip(b"+-").lstrip(b"0")
     if len(digits) > _MAX_DIGITS:
         return -1
