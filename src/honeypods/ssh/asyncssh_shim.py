@@ -74,12 +74,13 @@ _LOGGER: Final = _LevelFirstLogger()
 
 # -- options and the KEXINIT ------------------------------------------------------------------------
 
+# Each persona list, what asyncssh can do of it, and the option it goes into.
 _SUPPORTED: Final = (
-    (persona.KEX_ALGS, get_kex_algs),
-    (persona.CIPHERS, get_encryption_algs),
-    (persona.MACS, get_mac_algs),
-    (persona.COMPRESSION, get_compression_algs),
-    (persona.SERVER_SIG_ALGS, get_public_key_algs),
+    (persona.KEX_ALGS, get_kex_algs, "kex_algs"),
+    (persona.CIPHERS, get_encryption_algs, "encryption_algs"),
+    (persona.MACS, get_mac_algs, "mac_algs"),
+    (persona.COMPRESSION, get_compression_algs, "compression_algs"),
+    (persona.SERVER_SIG_ALGS, get_public_key_algs, "signature_algs"),
 )
 
 
@@ -92,7 +93,7 @@ def available(wanted: Sequence[str], supported: Sequence[bytes]) -> list[str]:
 def missing_algorithms() -> list[str]:
     """Persona algorithms the SSH library cannot do here (umac needs libnettle, for one)."""
     out: list[str] = []
-    for wanted, supported in _SUPPORTED:
+    for wanted, supported, _option in _SUPPORTED:
         have = set(supported())
         out += [alg for alg in wanted if alg.encode() not in have]
     return out
@@ -102,17 +103,13 @@ async def build_options(
     config: SshConfig, keys: list[asyncssh.SSHKey]
 ) -> asyncssh.SSHServerConnectionOptions:
     """asyncssh server options with every list set to the persona's."""
-    kex, enc, mac, cmp, sig = (available(wanted, supported()) for wanted, supported in _SUPPORTED)
+    lists = {option: available(wanted, supported()) for wanted, supported, option in _SUPPORTED}
     options: asyncssh.SSHServerConnectionOptions = (
         await asyncssh.SSHServerConnectionOptions.construct(
             server_version=config.server_version.removeprefix("SSH-2.0-"),
             server_host_keys=keys,
             send_server_host_keys=True,
-            kex_algs=kex,
-            encryption_algs=enc,
-            mac_algs=mac,
-            compression_algs=cmp,
-            signature_algs=sig,
+            **lists,
             # LoginGraceTime is the policy's, so that its close carries a reason.
             login_timeout=None,
             keepalive_interval=0,
