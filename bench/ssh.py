@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,29 +30,11 @@ from pathlib import Path
 import asyncssh
 
 sys.path.insert(0, str(Path(__file__).parent))
-# common sets the load generator's event loop (uvloop), as for every benchmark.
-__import__("common")
 
+# common also sets the load generator's event loop (uvloop), as for every benchmark.
+from common import cpu_seconds, free_port, rss_mib
 
 CLIENT_VERSION = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6\r\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class BannerClient(asyncio.Protocol):
@@ -143,7 +124,7 @@ async def hold(port: int, count: int, pid: int) -> tuple[int, float]:
         except OSError:
             break
     await asyncio.sleep(3)
-    held = rss_mib(pid)
+    held = rss_mib(pid)[0]
     for _reader, writer in writers:
         writer.close()
     return len(writers), held
@@ -188,7 +169,7 @@ def main() -> int:
             time.sleep(0.2)
         time.sleep(1)
         results: dict[str, object] = {"load_before": os.getloadavg()}
-        results["idle_rss_mib"] = round(rss_mib(proc.pid), 1)
+        results["idle_rss_mib"] = round(rss_mib(proc.pid)[0], 1)
         # Per server CPU-second too: on a shared machine the wall-clock rate also measures the
         # neighbours and the Python load generator.
         cpu = cpu_seconds(proc.pid)
@@ -206,12 +187,12 @@ def main() -> int:
         results["kex_password_per_server_cpu_s"] = round(ok / cpu, 1) if cpu else None
         results["kex_password_server_cpu_us_per_op"] = round(cpu / ok * 1e6) if ok else None
         results["kex_password_failed"] = failed
-        results["rss_after_load_mib"] = round(rss_mib(proc.pid), 1)
+        results["rss_after_load_mib"] = round(rss_mib(proc.pid)[0], 1)
         held, held_rss = asyncio.run(hold(port, args.held, proc.pid))
         results["held_sessions"] = held
         results["held_rss_mib"] = round(held_rss, 1)
         time.sleep(3)
-        results["rss_after_release_mib"] = round(rss_mib(proc.pid), 1)
+        results["rss_after_release_mib"] = round(rss_mib(proc.pid)[0], 1)
         results["load_after"] = os.getloadavg()
         results["events_file"] = str(events)
         print(json.dumps(results, indent=2))
