@@ -24,7 +24,7 @@ import hashlib
 import random
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import asyncssh
 
@@ -35,7 +35,7 @@ from honeypods.ssh.config import SshConfig, parse_max_startups
 from honeypods.ssh.session import RefusingSession
 
 # Methods asyncssh asks the SSHServer callbacks about; the others are refused by policy here.
-_LIBRARY_METHODS = (b"password", b"publickey", b"keyboard-interactive")
+_LIBRARY_METHODS: Final = (b"password", b"publickey", b"keyboard-interactive")
 
 
 class Policy:
@@ -140,9 +140,8 @@ class Lure(asyncssh.SSHServer):
         """Record the client's identification line and answer it as sshd does.
 
         Args:
-            line: the line without CR LF, and whether it is already refused, as
-                ``wire.read_identification`` gives them.
-            bad: see ``line``.
+            line: the line without its CR LF, as ``wire.read_identification`` cuts it.
+            bad: whether sshd refuses the line for its bytes alone (NUL, lone CR, length).
             transport: where sshd's cleartext refusal is written.
 
         Returns:
