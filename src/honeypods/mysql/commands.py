@@ -78,6 +78,10 @@ class Answer:
     quit: bool = False
 
 
+# The usual goodbye, argument-less; shared, as nothing changes an Answer once made.
+_QUIT: Final = Answer(None, b"", None, True)
+
+
 class Commands:
     """The command phase of one connection.
 
@@ -110,7 +114,7 @@ class Commands:
         if code == Com.COM_QUERY:
             return self._query(cmd.argument.decode("utf-8", "replace"), logged)
         if code == Com.COM_QUIT:
-            return Answer(None, logged, quit=True)
+            return _QUIT if not logged else Answer(None, logged, None, True)
         if code == Com.COM_INIT_DB:
             reply = use_database(cmd.argument.decode("utf-8", "replace"), sql)
         elif code == Com.COM_PING:

@@ -111,11 +111,19 @@ class MysqlProtocol(asyncio.Protocol):
         self.codec = Connection(max_packet_size=server.config.max_packet_size)
         self.salt = make_salt()
         self.connection_id = server.connection_id()
-        self.login = Login(server.accounts, server.keys, self.salt, session.peer[0])
+        # Made at the client's first packet: most contacts read the greeting and leave.
+        self._login: Login | None = None
         self.transport: asyncio.Transport | None = None
         self.out: list[bytes] = []
         self.commands: Commands | None = None
         self.tls: TlsLayer | None = None
+
+    @property
+    def login(self) -> Login:
+        if self._login is None:
+            server = self.server
+            self._login = Login(server.accounts, server.keys, self.salt, self.session.peer[0])
+        return self._login
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP only
@@ -162,9 +170,10 @@ class MysqlProtocol(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.login.end():
+        login = self._login
+        if login is not None and login.end():
             # The client left halfway through the dialogue: still one attempt, failed.
-            self._log_login()
+            self._log_login(login)
 
     # -- dispatch ----------------------------------------------------------------------------------
 
@@ -181,17 +190,17 @@ class MysqlProtocol(asyncio.Protocol):
                 elif isinstance(event, ConnectionClosed):
                     closing = "eof"
                 elif isinstance(event, HandshakeResponse):
-                    closing = self._on_login_step(self._on_hello(event))
+                    closing = self._on_hello(event)
                 elif isinstance(event, AuthData):
-                    secure = self.tls is not None and self.tls.established
-                    closing = self._on_login_step(self.login.auth_data(event.data, secure=secure))
+                    closing = self._on_auth_data(event.data)
                 elif isinstance(event, SSLRequest) and not self._start_tls():
                     return  # the TLS handshake failed on what came with the request
             except LocalProtocolError:
                 raise  # a bug of ours: the guard logs it
             except ProtocolError as exc:
-                if self.login.end(exc.code):
-                    self._log_login()
+                login = self._login
+                if login is not None and login.end(exc.code):
+                    self._log_login(login)
                 self.out.append(codec.fail(exc))
                 closing = "protocol_error"
         if self.out and self.transport is not None:
@@ -225,28 +234,34 @@ class MysqlProtocol(asyncio.Protocol):
 
     # -- login -------------------------------------------------------------------------------------
 
-    def _on_hello(self, hello: HandshakeResponse) -> list[Reply]:
+    def _on_hello(self, hello: HandshakeResponse) -> str:
         if hello.change_user:
             fields = {
                 "mysql.command": "COM_CHANGE_USER",
                 "mysql.query": events.clip_text(hello.user),
             }
             self.session.emit("mysql.command", fields)
-        return self.login.response(hello)
+        login = self.login
+        return self._on_login_step(login, login.response(hello))
 
-    def _on_login_step(self, replies: list[Reply]) -> str:
+    def _on_auth_data(self, data: bytes) -> str:
+        login = self._login
+        assert login is not None  # noqa: S101 - the codec reads auth data after a response only
+        secure = self.tls is not None and self.tls.established
+        return self._on_login_step(login, login.auth_data(data, secure=secure))
+
+    def _on_login_step(self, login: Login, replies: list[Reply]) -> str:
         for reply in replies:
             self._send(reply)
-        state = self.login.state
+        state = login.state
         if state is AuthState.LOGGED_IN:
-            self._logged_in()
+            self._logged_in(login)
         elif state is AuthState.CLOSED:
-            self._log_login()
+            self._log_login(login)
             return "policy"
         return ""
 
-    def _logged_in(self) -> None:
-        login = self.login
+    def _logged_in(self, login: Login) -> None:
         hello = login.hello
         assert hello is not None  # noqa: S101 - a verdict follows a response
         sql = SqlSession(
@@ -263,11 +278,10 @@ class MysqlProtocol(asyncio.Protocol):
             self.commands = Commands(sql, hello.capabilities)
         else:
             self.commands.restart(sql, hello.capabilities)
-        self._log_login()
+        self._log_login(login)
         self.session.expires = math.inf
 
-    def _log_login(self) -> None:
-        login = self.login
+    def _log_login(self, login: Login) -> None:
         hello = login.hello
         assert hello is not None  # noqa: S101 - only called once a response arrived
         success = login.password is not None and not login.error
