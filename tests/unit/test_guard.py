@@ -277,7 +277,8 @@ async def test_closed_connections_are_freed_without_the_cycle_collector(captured
         alive = [
             o
             for o in gc.get_objects()
-            if isinstance(o, _Banner) or (isinstance(o, GuardProtocol | Session) and o.guard is guard)
+            if isinstance(o, _Banner)
+            or (isinstance(o, GuardProtocol | Session) and o.guard is guard)
         ]
         assert alive == []
     finally:

@@ -29,8 +29,13 @@ SANS_IO = (
     "portscan/packets.py",
     "web/http/*.py",
     "mysql/codec/*.py",
-    "mysql/persona/*.py",
+    "mysql/sql/*.py",
+    "mysql/auth.py",
+    "mysql/commands.py",
+    "mysql/errors.py",
+    "mysql/passwords.py",
     "ssh/persona.py",
+    "ssh/wire.py",
 )
 
 

@@ -34,7 +34,7 @@ class SshConfig:
     # Port to listen on.
     port: int = 2222
     # Identification string sent first, without the trailing CR LF. The algorithm lists are those
-    # of this build (ssh_persona.py); change the version only within OpenSSH 8.4.
+    # of this build (ssh/persona.py); change the version only within OpenSSH 8.4.
     server_version: str = "SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3"
     # Directory holding ssh_host_{rsa,ecdsa,ed25519}_key; empty or missing keys are generated.
     host_key_dir: str = ""
