@@ -84,14 +84,18 @@ def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
         if len(path) == 1:
             out[key] = value
             continue
-        node = out
-        for part in path[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            node = child
-        node[path[-1]] = value
+        _put(out, path, value)
     return out
+
+
+def _put(doc: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = doc
+    for part in path[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        node = child
+    node[path[-1]] = value
 
 
 _last_second = -1
@@ -335,13 +339,7 @@ def emit(
         elif len(path) == 1:
             doc[key] = value
         else:
-            node = doc
-            for part in path[:-1]:
-                child = node.get(part)
-                if child is None:
-                    child = node[part] = {}
-                node = child
-            node[path[-1]] = value
+            _put(doc, path, value)
     if _counter is not None:
         _counter(decoy, action, rule, fields.get("event.outcome"))
     if _observers:
