@@ -222,8 +222,8 @@ def test_shared_limits_end_connections_with_their_reason(decoy_process: Start) -
         ["portscan"],
         {
             "HONEYPODS_PORTSCAN_PORTS": ",".join(map(str, ports)),
-            "HONEYPODS_IDLE_TIMEOUT": "0.5",
-            "HONEYPODS_DEADLINE": "1.5",
+            # Long enough that the connections held below outlive a slow machine's pauses.
+            "HONEYPODS_IDLE_TIMEOUT": "3",
             "HONEYPODS_MAX_BYTES_IN": "16",
             "HONEYPODS_MAX_CONNECTIONS": "3",
             "HONEYPODS_MAX_PER_SOURCE": "2",
@@ -232,12 +232,6 @@ def test_shared_limits_end_connections_with_their_reason(decoy_process: Start) -
     idle = socket.create_connection(("127.0.0.1", ports[0]), 5)
     assert closed(proc, idle.getsockname()[1])["event"]["reason"] == "idle_timeout"
     idle.close()
-    chatty = socket.create_connection(("127.0.0.1", ports[1]), 5)
-    for _ in range(8):  # a byte every 0.25 s: never idle, but past the deadline
-        chatty.send(b"x")
-        time.sleep(0.25)
-    assert closed(proc, chatty.getsockname()[1])["event"]["reason"] == "deadline"
-    chatty.close()
     flood = socket.create_connection(("127.0.0.1", ports[2]), 5)
     flood.sendall(b"y" * 64)
     assert closed(proc, flood.getsockname()[1])["event"]["reason"] == "limit"
@@ -257,6 +251,32 @@ def test_shared_limits_end_connections_with_their_reason(decoy_process: Start) -
     assert closed(proc, extra.getsockname()[1])["event"]["reason"] == "over_capacity"
     for sock in [*held, extra]:
         sock.close()
+
+
+def test_the_deadline_ends_a_connection_that_never_goes_idle(decoy_process: Start) -> None:
+    port = free_port()
+    proc = run(
+        decoy_process,
+        ["portscan"],
+        {
+            "HONEYPODS_PORTSCAN_PORTS": str(port),
+            "HONEYPODS_IDLE_TIMEOUT": "30",
+            "HONEYPODS_DEADLINE": "1",
+        },
+    )
+    chatty = socket.create_connection(("127.0.0.1", port), 5)
+    local = chatty.getsockname()[1]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # a byte every 0.2 s: never idle, until the decoy ends it
+        try:
+            chatty.send(b"x")
+        except OSError:
+            break
+        if proc.of("session.closed"):
+            break
+        time.sleep(0.2)
+    assert closed(proc, local)["event"]["reason"] == "deadline"
+    chatty.close()
 
 
 def test_per_decoy_limits_win_for_every_decoy(decoy_process: Start) -> None:
