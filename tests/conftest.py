@@ -190,6 +190,22 @@ class DecoyProcess:
         return self.proc.returncode
 
 
+def refused_at_start(
+    start: Callable[..., DecoyProcess], decoy: str, settings: Mapping[str, str], message: str
+) -> None:
+    """The decoy, given ``settings`` as ``--set`` flags, must refuse to start: exit status 2 and
+    ``message`` both on stderr and in one ``honeypods.config_error`` event."""
+    args = [decoy]
+    for name, value in settings.items():
+        args += ["--set", f"{name}={value}"]
+    proc = start(args, wait=False)
+    assert proc.proc.wait(20) == 2
+    assert message in proc.stderr()
+    errors = proc.of("honeypods.config_error")
+    assert len(errors) == 1
+    assert message in errors[0]["error"]["message"]
+
+
 @pytest.fixture
 def decoy_process(tmp_path: Path) -> Iterator[Callable[..., DecoyProcess]]:
     """Factory: ``decoy_process(["portscan"], {"HONEYPODS_...": ...})`` starts and waits ready.

@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncssh
 import pytest
-from tests.conftest import DecoyProcess, free_port, require_tool
+from tests.conftest import DecoyProcess, free_port, refused_at_start, require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -302,12 +302,5 @@ def test_bad_values_are_refused_at_start(
     decoy_process: Start, tmp_path: Path, settings: dict[str, str], message: str
 ) -> None:
     (tmp_path / "ssh_host_rsa_key").write_text("not a key\n")
-    args = ["ssh"]
-    for name, value in settings.items():
-        args += ["--set", f"{name}={value.replace('{dir}', str(tmp_path))}"]
-    proc = decoy_process(args, wait=False)
-    assert proc.proc.wait(20) == 2
-    assert message in proc.stderr()
-    errors = proc.of("honeypods.config_error")
-    assert len(errors) == 1
-    assert message in errors[0]["error"]["message"]
+    values = {name: value.replace("{dir}", str(tmp_path)) for name, value in settings.items()}
+    refused_at_start(decoy_process, "ssh", values, message)

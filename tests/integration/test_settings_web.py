@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from tests.conftest import DecoyProcess, free_port
+from tests.conftest import DecoyProcess, free_port, refused_at_start
 
 from honeypods.web.https import generate_certificate
 
@@ -259,12 +259,5 @@ def test_bad_values_are_refused_at_start(
     decoy_process: Start, tmp_path: Path, settings: dict[str, str], message: str
 ) -> None:
     (tmp_path / "tls.crt").write_text("not a certificate\n")
-    args = ["web"]
-    for name, value in settings.items():
-        args += ["--set", f"{name}={value.replace('{dir}', str(tmp_path))}"]
-    proc = decoy_process(args, wait=False)
-    assert proc.proc.wait(20) == 2
-    assert message in proc.stderr()
-    errors = proc.of("honeypods.config_error")
-    assert len(errors) == 1
-    assert message in errors[0]["error"]["message"]
+    values = {name: value.replace("{dir}", str(tmp_path)) for name, value in settings.items()}
+    refused_at_start(decoy_process, "web", values, message)
