@@ -49,7 +49,9 @@ class Drive(Generic[T]):
         except StopIteration as stop:
             self.done(stop.value, None)
             return
-        except BaseException as exc:
+        except (KeyboardInterrupt, SystemExit):
+            raise  # as a Task does: these end the loop, not one coroutine
+        except BaseException as exc:  # CancelledError too: done decides
             self.done(None, exc)
             return
         if isinstance(waiting, asyncio.Future):
