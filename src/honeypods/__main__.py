@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from honeypods import __version__
-from honeypods.core import events, metrics, registry
-from honeypods.core.guard import Running
+from honeypods.core import events, metrics, registry, stdlog
 from honeypods.core.settings import ConfigError, Settings, alert_labels, load
 
 STOP_TIMEOUT = 3.0
@@ -39,8 +38,8 @@ def _parser() -> argparse.ArgumentParser:
         "command_or_decoy",
         nargs="*",
         metavar="DECOY",
-        help=f"decoys to run: {', '.join(registry.NAMES)} (default: all); an optional leading 'run' is "
-        "accepted",
+        help=f"decoys to run: {', '.join(registry.NAMES)} (default: all), or "
+        f"{', '.join(registry.SERVICES)}; an optional leading 'run' is accepted",
     )
     parser.add_argument("--host", help="address to bind (HONEYPODS_HOST)")
     parser.add_argument("--metrics-port", type=int, help="metrics port (HONEYPODS_METRICS_PORT)")
@@ -80,7 +79,7 @@ def _raise_nofile() -> None:
 
 def available(decoy: str) -> bool:
     """Whether this installation carries the decoy and the libraries its server needs."""
-    return decoy in registry.NAMES and registry.get(decoy).installed()
+    return decoy in registry.ALL and registry.get(decoy).installed()
 
 
 def _choose(named: list[str]) -> list[str]:
@@ -88,7 +87,7 @@ def _choose(named: list[str]) -> list[str]:
         # "All decoys" means all that this image or environment carries.
         return [d for d in registry.NAMES if available(d)]
     for decoy in named:
-        if decoy in registry.NAMES and not available(decoy):
+        if decoy in registry.ALL and not available(decoy):
             raise ConfigError(
                 f"decoy {decoy!r} is not installed here: install the '{decoy}' extra "
                 f"(pip install 'honeypods[{decoy}]') or use its image"
@@ -96,7 +95,7 @@ def _choose(named: list[str]) -> list[str]:
     return named
 
 
-async def _start(settings: Settings, decoy: str) -> Running:
+async def _start(settings: Settings, decoy: str) -> registry.Started:
     start = registry.get(decoy).start()
     return await start(
         settings.configs[decoy],
@@ -106,11 +105,11 @@ async def _start(settings: Settings, decoy: str) -> Running:
     )
 
 
-async def _summaries(running: dict[str, Running], interval: float) -> None:
+async def _summaries(running: dict[str, registry.Started], interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         for decoy, run in running.items():
-            events.emit("honeypods.summary", decoy, {"honeypod.counts": dict(run.guard.counts)})
+            events.emit("honeypods.summary", decoy, {"honeypod.counts": dict(run.counts)})
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -146,11 +145,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         forwarder = alerting.start(
             alertmanager_url=common.alertmanager_url,
             webhook_url=common.webhook_url,
+            webhook_token=common.webhook_token,
             labels=alert_labels(common),
             queue_size=common.alert_queue_size,
             timeout=common.alert_timeout,
         )
-    running: dict[str, Running] = {}
+    running: dict[str, registry.Started] = {}
     tasks: list[asyncio.Task[None]] = []
     try:
         for decoy in settings.decoys:
@@ -172,7 +172,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             task.cancel()
         await asyncio.gather(*(run.stop(STOP_TIMEOUT) for run in running.values()))
         for decoy, run in running.items():
-            events.emit("honeypods.summary", decoy, {"honeypod.counts": dict(run.guard.counts)})
+            events.emit("honeypods.summary", decoy, {"honeypod.counts": dict(run.counts)})
         if forwarder is not None:
             # What the decoys saw last is posted too, within the shutdown budget.
             await forwarder.close(ALERT_FLUSH_TIMEOUT)
@@ -200,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     decoys = list(args.command_or_decoy)
     if decoys and decoys[0] == "run":
         decoys = decoys[1:]
-    events.configure_logging()
+    stdlog.configure_logging()
     events.set_counter(metrics.count)
     try:
         settings = load(_choose(decoys), overrides=_overrides(args))
@@ -214,6 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _raise_nofile()
     try:
         _run(serve(settings), settings.common.event_loop)
+    except ConfigError as exc:
+        # Found only at start: the enricher's Kubernetes configuration.
+        events.emit("honeypods.config_error", "runner", {"error.message": str(exc)}, level="error")
+        print(f"honeypods: configuration error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         # A port already taken or not permitted: a configuration problem the operator must see.
         message = f"cannot listen: {exc.strerror or exc}"

@@ -14,9 +14,10 @@ observer and sent in batches by one task per destination. Rules this module keep
   dropped at once (``reason="rejected"``).
 * Bodies are bounded: at most ``BATCH_EVENTS`` events per request, encoded in the worker thread.
 
-Alertmanager gets one alert per (rule, decoy, pod, source IP) in a batch, labelled
+Alertmanager gets one alert per (rule, decoy, pod, source IP, source workload) in a batch, labelled
 ``alertname`` (the rule, as the chart's PrometheusRule names it), ``decoy``, ``pod``,
-``source_ip``, ``severity`` and any configured extra labels; the annotations summarise the events.
+``source_ip``, ``severity``, on events the enricher attributed ``source_namespace`` and
+``source_workload``, and any configured extra labels; the annotations summarise the events.
 Alertmanager resolves it after its ``resolve_timeout`` without new events (no ``endsAt`` is sent).
 A webhook gets ``{"events": [...]}``: the events exactly as written to stdout.
 """
@@ -125,17 +126,19 @@ def alertmanager_body(
     batch: list[Mapping[str, Any]], labels: Mapping[str, str], severity: str
 ) -> bytes:
     """Alertmanager API v2 alerts: one per (rule, decoy, pod, source IP) in the batch."""
-    groups: dict[tuple[str, str, str, str], list[Mapping[str, Any]]] = {}
+    groups: dict[tuple[str, str, str, str, tuple[tuple[str, str], ...]], list[Mapping[str, Any]]]
+    groups = {}
     for event in batch:
         key = (
             str(event.get("rule.name", "")),
             str(event.get("honeypod.decoy", "")),
             str(event.get("host.name", "")),
             str(event.get("source.ip", "")),
+            workload_labels(event),
         )
         groups.setdefault(key, []).append(event)
     alerts = []
-    for (rule, decoy, pod, source), group in groups.items():
+    for (rule, decoy, pod, source, workload), group in groups.items():
         actions = sorted({str(e["event.action"]) for e in group})
         ports = sorted({int(e["destination.port"]) for e in group if "destination.port" in e})
         users = sorted({str(e["user.name"]) for e in group if "user.name" in e})
@@ -164,10 +167,31 @@ def alertmanager_body(
         }
         if source:
             alert_labels["source_ip"] = source
+        alert_labels.update(workload)
         alerts.append(
             {"labels": alert_labels, "annotations": annotations, "startsAt": group[0]["@timestamp"]}
         )
     return json.dumps(alerts, separators=(",", ":")).encode()
+
+
+def workload_labels(event: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``source_namespace`` and ``source_workload`` of an event the enricher attributed.
+
+    Only exact and node attributions name one; their values come from the cluster's own objects,
+    so the labels' cardinality is bounded by the cluster, never by what an attacker sends.
+    """
+    attribution = event.get("source.kubernetes.attribution")
+    if attribution == "exact":
+        kind = event.get("source.kubernetes.workload.kind")
+        name = event.get("source.kubernetes.workload.name")
+        namespace = event.get("source.kubernetes.namespace")
+        if kind and name and namespace:
+            return (("source_namespace", str(namespace)), ("source_workload", f"{kind}/{name}"))
+    elif attribution == "node":
+        node = event.get("source.kubernetes.node.name")
+        if node:
+            return (("source_workload", f"Node/{node}"),)
+    return ()
 
 
 def webhook_body(batch: list[Mapping[str, Any]]) -> bytes:
@@ -178,9 +202,13 @@ def webhook_body(batch: list[Mapping[str, Any]]) -> bytes:
 class Sender:
     """The queue, batching and retries of one destination."""
 
-    def __init__(self, destination: Destination, *, queue_size: int, timeout: float) -> None:
+    def __init__(
+        self, destination: Destination, *, queue_size: int, timeout: float, token: str = ""
+    ) -> None:
         self.destination = destination
         self.url, self.headers = split_url(destination.url)
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
         self.queue: deque[Mapping[str, Any]] = deque(maxlen=queue_size)
         self.batch = BATCH_EVENTS[destination.name]
@@ -310,6 +338,7 @@ def start(
     *,
     alertmanager_url: str = "",
     webhook_url: str = "",
+    webhook_token: str = "",
     labels: Mapping[str, str] | None = None,
     severity: str = "critical",
     queue_size: int = 10000,
@@ -330,7 +359,15 @@ def start(
         destinations.append(Destination("webhook", webhook_url, webhook_body))
     if not destinations:
         return None
-    senders = [Sender(d, queue_size=queue_size, timeout=timeout) for d in destinations]
+    senders = [
+        Sender(
+            d,
+            queue_size=queue_size,
+            timeout=timeout,
+            token=webhook_token if d.name == "webhook" else "",
+        )
+        for d in destinations
+    ]
     for sender in senders:
         sender.task = asyncio.get_running_loop().create_task(sender.run())
     forwarder = Forwarder(senders)

@@ -61,7 +61,10 @@ BASE_FIELDS: Final[Mapping[str, tuple[Mapping[str, Any], str]]] = {
     "event.action": (STR, "The catalogue id of this event."),
     "event.kind": (STR, "`alert` for attacker interactions, `state` or `event` for diagnostics."),
     "event.dataset": (STR, "`honeypods.<decoy>`."),
-    "honeypod.decoy": (STR, "`portscan`, `web`, `mysql`, `ssh`, or `runner` for the process."),
+    "honeypod.decoy": (
+        STR,
+        "`portscan`, `web`, `mysql`, `ssh`, `enricher`, or `runner` for the process.",
+    ),
     "honeypod.schema": (STR, "Version of this schema."),
     "host.name": (STR, "Pod or host name (`HONEYPODS_HOST_NAME`, else the hostname)."),
     "rule.name": (STR, "Alert this event maps to (`honeypod.*`); on alert events only."),
@@ -76,6 +79,32 @@ CONNECTION_FIELDS: Final[Mapping[str, tuple[Mapping[str, Any], str]]] = {
     "destination.ip": (STR, "Local address the peer connected to."),
     "destination.port": (INT, "Local port the peer connected to."),
     "network.transport": (STR, "`tcp` (or `icmp` for the packet sensor)."),
+}
+
+# Fields the enricher adds to events that carry a source.ip: which Kubernetes workload held that
+# address at the event's time. From the cluster's API, never from attacker data.
+ENRICHMENT_FIELDS: Final[Mapping[str, tuple[Mapping[str, Any], str]]] = {
+    "source.kubernetes.attribution": (
+        {"type": "string", "enum": ["exact", "ambiguous", "node", "none"]},
+        "`exact`: one pod held `source.ip` at `@timestamp`; `ambiguous`: several did "
+        "(see `candidates`); `node`: a node or host-network address; `none`: nothing known did.",
+    ),
+    "source.kubernetes.namespace": (STR, "Namespace of the pod (exact only)."),
+    "source.kubernetes.pod.name": (STR, "Name of the pod."),
+    "source.kubernetes.pod.uid": (STR, "UID of the pod, unique even when a name is reused."),
+    "source.kubernetes.service_account": (STR, "The pod's service account."),
+    "source.kubernetes.node.name": (STR, "Node the pod ran on, or the node the address is of."),
+    "source.kubernetes.workload.kind": (
+        STR,
+        "The pod's owner through ownerReferences (ReplicaSet -> Deployment, Job -> CronJob); "
+        "`Pod` for a pod with no owner.",
+    ),
+    "source.kubernetes.workload.name": (STR, "Name of that owner (the pod's own, for `Pod`)."),
+    "source.kubernetes.app": (STR, "The pod's `app.kubernetes.io/name` label, when set."),
+    "source.kubernetes.candidates": (
+        STRS,
+        "`namespace/name` of the pods whose spans overlap (ambiguous only; at most 10).",
+    ),
 }
 
 _CLOSE_REASONS = (

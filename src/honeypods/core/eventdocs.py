@@ -17,6 +17,7 @@ from honeypods.core.catalogue import (
     CATALOGUE,
     CONNECTION_FIELDS,
     CORE,
+    ENRICHMENT_FIELDS,
     SCHEMA_VERSION,
     EventSpec,
 )
@@ -70,6 +71,8 @@ def event_schema(action: str) -> dict[str, Any]:
     if spec.connection:
         fields.update(CONNECTION_FIELDS)
     fields.update(spec.fields)
+    if "source.ip" in fields:
+        fields.update(ENRICHMENT_FIELDS)
     for name, (schema, _doc) in fields.items():
         _put(tree, name, schema)
     tree["properties"]["event"]["properties"]["action"] = {"const": action}
@@ -173,6 +176,14 @@ def markdown() -> str:
         "## Fields on connection events",
         "",
         *_md_rows(CONNECTION_FIELDS.items()),
+        "",
+        "## Fields the enricher adds",
+        "",
+        "Events that the enricher (docs/enricher.md) received from a decoy and wrote again carry "
+        "the Kubernetes workload that held `source.ip` at the event's `@timestamp`. Every event "
+        "with a `source.ip` may carry them.",
+        "",
+        *_md_rows(ENRICHMENT_FIELDS.items()),
         "",
         "## Events",
         "",

@@ -21,7 +21,6 @@ The JSON Schema (``events.schema.json``) and ``docs/events.md`` are generated fr
 from __future__ import annotations
 
 import json
-import logging
 import socket
 import sys
 import time
@@ -38,6 +37,7 @@ from honeypods.core.catalogue import (
     CATALOGUE,
     CONNECTION_FIELDS,
     DICT_FIELDS,
+    ENRICHMENT_FIELDS,
     OWN,
     SCHEMA_VERSION,
     WRITES_SHARED,
@@ -149,10 +149,28 @@ def _line(doc: Mapping[str, Any]) -> bytes:
     keep = {
         k: v
         for k, v in flat.items()
-        if k in BASE_FIELDS or k in CONNECTION_FIELDS or not isinstance(v, str | list | dict)
+        if k in BASE_FIELDS
+        or k in CONNECTION_FIELDS
+        or k in ENRICHMENT_FIELDS
+        or not isinstance(v, str | list | dict)
     }
     keep["honeypod.oversize"] = True
     return _encode(_nest(keep))
+
+
+def flatten(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A nested event with dotted keys, as observers see it."""
+    return _flatten(doc)
+
+
+def write_doc(doc: Mapping[str, Any]) -> None:
+    """Write a nested event that was made elsewhere (a decoy's, received by the enricher) as one
+    line of this stream, bounded like every other line; observers see it as an emitted one."""
+    if _observers:
+        flat = _flatten(doc)
+        for observer in _observers:
+            observer(flat)
+    _write_line(_line(doc))
 
 
 def render_doc(doc: Mapping[str, Any]) -> str:
@@ -199,7 +217,8 @@ def remove_observer(fn: Callable[[Mapping[str, Any]], None]) -> None:
     _observers.remove(fn)
 
 
-def _configure_structlog(stream: TextIO) -> None:
+def set_stream(stream: TextIO) -> None:
+    """Write events to ``stream`` from now on."""
     # structlog's loggers write each line whole under a lock and flush it, so a crash or SIGKILL
     # loses at most the line being written and threads (prometheus-client's) cannot split a line.
     # Events are rendered here and handed to them directly: a bound logger's processor chain
@@ -223,7 +242,7 @@ def _configure_structlog(stream: TextIO) -> None:
 
 _write_line: Callable[[bytes], None]
 _stream: TextIO
-_configure_structlog(sys.stdout)
+set_stream(sys.stdout)
 
 
 class Link:
@@ -361,33 +380,3 @@ def emit(
         for observer in _observers:
             observer(flat)
     _write_line(_line(doc))
-
-
-# -- stdlib logging ---------------------------------------------------------------------------------
-
-
-class _StdlibBridge(logging.Handler):
-    """Routes library log records (asyncio, asyncssh, aiohttp) into the stream as
-    ``honeypods.log`` diagnostics, so stdout only ever holds our JSON lines."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-        except Exception:
-            message = repr(record.msg)
-        if record.exc_info and record.exc_info[1] is not None:
-            message += f" ({type(record.exc_info[1]).__name__})"
-        emit(
-            "honeypods.log",
-            "runner",
-            {"log.logger": record.name, "message": clip_text(message, LONG_TEXT_CAP)},
-            level=record.levelname.lower(),
-        )
-
-
-def configure_logging(stream: TextIO | None = None, library_level: int = logging.WARNING) -> None:
-    """Send events to ``stream`` (stdout by default) and route library loggers into it."""
-    _configure_structlog(stream or sys.stdout)
-    root = logging.getLogger()
-    root.handlers[:] = [_StdlibBridge()]
-    root.setLevel(library_level)

@@ -55,6 +55,11 @@ class Running:
     # Called after the listeners close, before connections end: flush pending reports.
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """The guard's counters, for ``honeypods.summary``."""
+        return dict(self.guard.counts)
+
     async def stop(self, timeout: float = 3.0) -> None:
         """Stop listening, end every connection (``shutdown``), cancel background tasks."""
         for server in self.servers:

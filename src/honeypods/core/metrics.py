@@ -102,12 +102,27 @@ REGISTRY.register(_Collector())
 BUILD: Final = Info("honeypods_build", "Version of the running package.", registry=REGISTRY)
 
 _ready = False
+# Parts that are up but not ready yet (the enricher until its first list of pods is in).
+_waiting: set[str] = set()
 
 
 def set_ready(ready: bool = True) -> None:
     """Readiness flips on once every listener is bound, and off when shutdown starts."""
     global _ready  # noqa: PLW0603 - process-wide readiness flag
     _ready = ready
+
+
+def hold(name: str) -> None:
+    """Keep /readyz at 503 until ``release(name)``, whatever ``set_ready`` says."""
+    _waiting.add(name)
+
+
+def release(name: str) -> None:
+    _waiting.discard(name)
+
+
+def ready() -> bool:
+    return _ready and not _waiting
 
 
 def _bump(name: str, key: tuple[str, ...]) -> None:
@@ -187,7 +202,7 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         elif path == b"/readyz":
             reply = (
                 _response("200 OK", b"ready\n")
-                if _ready
+                if ready()
                 else _response("503 Service Unavailable", b"not ready\n")
             )
         else:

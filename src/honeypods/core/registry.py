@@ -7,6 +7,9 @@ Rules this module keeps:
   catalogue only), so the registry can describe every decoy without loading any protocol library.
 * Adding a decoy is a new package plus its name in ``NAMES``: settings, docs, metrics and the
   runner read everything else from its ``Decoy``.
+* Components that are not decoys but run the same way (``honeypods run enricher``) are in
+  ``SERVICES``: the same entry, the same settings and events, but ``honeypods run`` without names
+  starts the decoys only.
 * Constructing a ``Decoy`` adds its events to the catalogue, so a decoy's events are known as soon
   as anything of the decoy is imported.
 """
@@ -22,10 +25,27 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from honeypods.core import events
 
 if TYPE_CHECKING:
-    from honeypods.core.limits import Limits, Running
+    from honeypods.core.limits import Limits
 
 # In the order the docs, the metrics and `honeypods run` list them.
 NAMES: Final = ("portscan", "web", "mysql", "ssh")
+SERVICES: Final = ("enricher",)
+ALL: Final = NAMES + SERVICES
+
+
+class Started(Protocol):
+    """What a started decoy or service hands the runner."""
+
+    addresses: list[str]
+
+    @property
+    def counts(self) -> Mapping[str, int]:
+        """Counter name -> value since start, for ``honeypods.summary``."""
+        ...
+
+    async def stop(self, timeout: float = 3.0) -> None:
+        """Stop serving; end what is open within ``timeout`` seconds."""
+        ...
 
 
 class Start(Protocol):
@@ -33,7 +53,7 @@ class Start(Protocol):
 
     async def __call__(
         self, config: Any, *, limits: Limits, host: str, metrics_port: int = 0
-    ) -> Running: ...
+    ) -> Started: ...
 
 
 @dataclass(frozen=True)
@@ -79,17 +99,17 @@ class Decoy:
 
 
 def get(name: str) -> Decoy:
-    """The registered decoy called ``name``.
+    """The registered decoy or service called ``name``.
 
     Raises:
-        KeyError: no decoy has that name.
+        KeyError: nothing has that name.
     """
-    if name not in NAMES:
+    if name not in ALL:
         raise KeyError(name)
     decoy: Decoy = importlib.import_module(f"honeypods.{name}").DECOY
     return decoy
 
 
 def every() -> tuple[Decoy, ...]:
-    """All registered decoys, in ``NAMES`` order."""
-    return tuple(get(name) for name in NAMES)
+    """All registered decoys, then the services, in ``ALL`` order."""
+    return tuple(get(name) for name in ALL)

@@ -62,6 +62,9 @@ class Common:
     alertmanager_url: str = ""
     # Direct alerting: a URL that gets alert events POSTed as JSON {"events": [...]}. Empty: off.
     webhook_url: str = ""
+    # Sent as `Authorization: Bearer <token>` with every webhook post (the enricher's
+    # HONEYPODS_ENRICHER_TOKEN). Empty: no header.
+    webhook_token: str = ""
     # Extra labels on alerts posted to Alertmanager: name=value, comma-separated.
     alert_labels: tuple[str, ...] = ()
     # Alert events waiting to be posted, per destination; beyond it the oldest are dropped.
@@ -163,7 +166,9 @@ def _check_host(name: str, host: str) -> None:
 
 # Prometheus label names; the alerting module sets these itself.
 _LABEL_NAME: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_OWN_LABELS: Final = frozenset({"alertname", "decoy", "pod", "severity", "source_ip"})
+_OWN_LABELS: Final = frozenset(
+    {"alertname", "decoy", "pod", "severity", "source_ip", "source_namespace", "source_workload"}
+)
 
 
 def _check_url(name: str, url: str) -> None:
@@ -189,6 +194,10 @@ def _check_alerting(c: Common) -> None:
             raise ConfigError(f"HONEYPODS_ALERT_LABELS: {item!r} is not name=value")
         if label in _OWN_LABELS:
             raise ConfigError(f"HONEYPODS_ALERT_LABELS: {label} is set by the decoy itself")
+    if c.webhook_token and (
+        not c.webhook_token.isascii() or any(ch.isspace() for ch in c.webhook_token)
+    ):
+        raise ConfigError("HONEYPODS_WEBHOOK_TOKEN: printable ASCII without spaces")
     if not 1 <= c.alert_queue_size <= 1_000_000:
         raise ConfigError("HONEYPODS_ALERT_QUEUE_SIZE: 1 to 1000000")
     if not 0 < c.alert_timeout <= 60:
@@ -255,8 +264,8 @@ def load(
         merged.update(overrides)
     chosen = tuple(decoys) or registry.NAMES
     for decoy in chosen:
-        if decoy not in registry.NAMES:
-            names = ", ".join(registry.NAMES)
+        if decoy not in registry.ALL:
+            names = ", ".join(registry.ALL)
             raise ConfigError(f"unknown decoy {decoy!r}; choose from {names}")
     _reject_unknown(merged)
     settings = Settings(
