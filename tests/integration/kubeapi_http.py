@@ -106,6 +106,8 @@ class Wire:
         self.bookmark_interval = bookmark_interval
         self.store = Store(first_rv)
         self.list_delay = 0.0
+        self.hold_watches = False
+        self.held = False
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._failures: list[_Failure] = []
@@ -207,7 +209,12 @@ class Wire:
     async def _watch(
         self, request: web.Request, kind: Kind, namespace: str | None, query: dict[str, str]
     ) -> web.StreamResponse:
-        timeout = float(query.get("timeoutSeconds") or self.watch_timeout)
+        # The server's own limit caps what the client asks, as --min-request-timeout does.
+        timeout = min(float(query.get("timeoutSeconds") or self.watch_timeout), self.watch_timeout)
+        while self.hold_watches:  # a test changes the store while this client is between watches
+            self.held = True
+            await asyncio.sleep(0.01)
+        self.held = False
         sub = Subscriber(
             kind, namespace, _truthy(query.get("allowWatchBookmarks")), asyncio.get_running_loop()
         )

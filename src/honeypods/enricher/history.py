@@ -7,7 +7,8 @@ Rules this module keeps:
 * A span is ``[start, end)``: an event at ``at`` is attributed to the spans with
   ``start <= at < end`` (``end`` None while the span is open). A span starts at the pod's
   ``status.startTime`` for the addresses it is first seen with, else when an address first
-  appears; it ends when the address goes, the pod is deleted, finishes (``Succeeded``/``Failed``:
+  appears, but never before the seen end of an earlier pod's span of that address (startTime is
+  to the second, and precedes the address); it ends when the address goes, the pod is deleted, finishes (``Succeeded``/``Failed``:
   the address returns to the pool while the object stays, and nothing reopens it), or a relist no
   longer shows it. Ends are never moved before their start.
 * A host-network pod's addresses are its node's: they make node spans, never pod spans, since
@@ -325,6 +326,12 @@ class History:
         same_ip = self._by_ip.get(ip)
         if same_ip:
             ip = same_ip[0].ip  # one string per address, however many spans it has
+            if pod is not None:
+                # startTime has one-second resolution and comes before the sandbox gets its
+                # address: a span may not reach back over an earlier holder's seen end.
+                ended = [s.end for s in same_ip if s.pod is not None and s.end is not None]
+                if ended:
+                    start = max(start, max(ended))
         span = _Span(ip, pod, holder.node, start, holder)
         if same_ip is None:
             self._by_ip[ip] = [span]
