@@ -165,7 +165,7 @@ def main() -> int:
     print("| --- | --- |")
     print(f"| idle RSS (no pods) | {idle:.1f} MiB |")
     print(f"| RSS with {PODS:,} pods (history and owners) | {loaded:.1f} MiB |")
-    print(f"| first list of {PODS:,} pods, to attributed | {synced:.1f} s |")
+    print(f"| {PODS:,} pods created, until the last is attributed | {synced:.1f} s |")
     print(
         f"| 1,000 events/s, one per request: latency p50 / p99 | "
         f"{pct(single, 0.5):.2f} / {pct(single, 0.99):.2f} ms |"

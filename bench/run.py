@@ -25,6 +25,7 @@ def main() -> int:
         ["web.py", "--duration", seconds],
         ["mysql.py", "--duration", seconds],
         ["ssh.py", "--duration", seconds],
+        ["enricher.py", "--duration", seconds],
         ["compare.py", "--duration", seconds if args.quick else "20"],
     ]
     failed = []

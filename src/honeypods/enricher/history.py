@@ -331,7 +331,7 @@ class History:
                 # address: a span may not reach back over an earlier holder's seen end.
                 ended = [s.end for s in same_ip if s.pod is not None and s.end is not None]
                 if ended:
-                    start = max(start, max(ended))
+                    start = max(start, *ended)
         span = _Span(ip, pod, holder.node, start, holder)
         if same_ip is None:
             self._by_ip[ip] = [span]
