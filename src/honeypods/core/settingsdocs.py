@@ -76,6 +76,8 @@ def markdown() -> str:
                 f"{comments.get(f.name, '')} |"
             )
         out.append("")
+    # Services (the enricher) serve HTTP through aiohttp's own bounds, not the decoys' guard.
+    limited = [d for d in decoys if d.name in registry.NAMES]
     out += [
         "## Connection limits",
         "",
@@ -83,8 +85,8 @@ def markdown() -> str:
         "decoy's default below. A connection over a cap is still logged (`session.connect`), then",
         "closed with `session.closed` and the reason.",
         "",
-        "| limit | default | " + " | ".join(d.name for d in decoys) + " | meaning |",
-        "| --- | --- | " + " | ".join("---" for _ in decoys) + " | --- |",
+        "| limit | default | " + " | ".join(d.name for d in limited) + " | meaning |",
+        "| --- | --- | " + " | ".join("---" for _ in limited) + " | --- |",
     ]
     meanings = {
         "max_connections": "connections open at once; more are closed with `over_capacity`",
@@ -95,7 +97,7 @@ def markdown() -> str:
         "max_bytes_out": "bytes the decoy may send; then `limit`",
     }
     for f in dataclasses.fields(Limits):
-        per = [_default_text(d.limits.get(f.name, f.default)) for d in decoys]
+        per = [_default_text(d.limits.get(f.name, f.default)) for d in limited]
         out.append(
             f"| `{f.name.upper()}` | `{f.default}` | "
             + " | ".join(per)

@@ -18,7 +18,7 @@ class EnricherConfig:
 
     # Port of POST /events (the decoys' webhook) and GET /attribution.
     port: int = 9479
-    # When set, POST /events needs `Authorization: Bearer <token>` (decoys: HONEYPODS_WEBHOOK_TOKEN).
+    # When set, both endpoints need `Authorization: Bearer <token>` (decoys: HONEYPODS_WEBHOOK_TOKEN).
     token: str = ""
     # Watch only these namespaces (a Role in each is enough); empty: every namespace.
     namespaces: tuple[str, ...] = ()
