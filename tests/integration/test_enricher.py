@@ -7,14 +7,14 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from tests.conftest import Captured, free_port
+from tests.conftest import Captured, DecoyProcess, free_port, refused_at_start
 from tests.integration.kubeapi import KubeAPI, job, node, pod, replicaset
 
 from honeypods.core import metrics
@@ -369,3 +369,17 @@ async def test_readiness_waits_for_the_first_list_of_pods(
         finally:
             metrics.set_ready(False)
             metrics.release("enricher")
+
+
+def test_without_a_kubeconfig_it_refuses_to_start_naming_it(
+    decoy_process: Callable[..., DecoyProcess], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    refused_at_start(decoy_process, "enricher", {}, f"no kubeconfig at {tmp_path / 'missing'}")
+    refused_at_start(
+        decoy_process,
+        "enricher",
+        {"HONEYPODS_ENRICHER_NAMESPACES": "team-a,Team_B"},
+        "HONEYPODS_ENRICHER_NAMESPACES: 'Team_B' is no namespace",
+    )

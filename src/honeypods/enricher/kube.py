@@ -30,7 +30,14 @@ from honeypods.enricher.watch import ListCall, Reflector
 
 
 def _kubeconfig() -> str:
-    return os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    """The kubeconfig path list, or ConfigError when none of its files exists (the client's own
+    message for that is about a missing ``current-context``)."""
+    path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    if not any(os.path.isfile(p) for p in path.split(os.pathsep) if p):
+        raise ConfigError(
+            f"no kubeconfig at {path} (set KUBECONFIG, or run in a pod with a service account)"
+        )
+    return path
 
 
 async def api_client() -> client.ApiClient:
