@@ -110,6 +110,26 @@ def helm4() -> Renderer:
     return do
 
 
+def assert_restricted(name: str, pod: dict[str, Any]) -> None:
+    """Pod Security "restricted" and the chart's own hardening, on one pod spec."""
+    assert pod["enableServiceLinks"] is False, name
+    assert pod["securityContext"]["runAsNonRoot"] is True, name
+    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
+    for host in ("hostNetwork", "hostPID", "hostIPC"):
+        assert not pod.get(host), name
+    for sysctl in pod["securityContext"].get("sysctls", []):
+        assert sysctl["name"] == "net.ipv4.ip_unprivileged_port_start", name
+    for c in pod["containers"]:
+        sc = c["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False, name
+        assert sc["readOnlyRootFilesystem"] is True, name
+        assert sc["capabilities"] == {"drop": ["ALL"]}, name
+        assert isinstance(sc["runAsUser"], int), name
+        assert sc["runAsUser"] > 0, name
+        assert c["resources"]["requests"], name
+        assert c["resources"]["limits"], name
+
+
 FULL = (
     "alerts.prometheusRule.enabled=true",
     "alerts.globalAlert.enabled=true",

@@ -2,17 +2,21 @@
 
 The script is taken from the rendered test Pod and run with this interpreter, as the pod runs it
 with the decoy image's; only the targets change (loopback ports instead of Service names). Decoys
-whose module is not in this checkout are left out of the run.
+whose module is not in this checkout are left out of the run. Its enricher check runs against a
+stand-in /attribution on loopback, with the pod's downward-API variables set by hand.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
-from collections.abc import Callable
-from typing import Any
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
 from tests.chart.conftest import Renderer
@@ -78,7 +82,7 @@ def test_hook_script_passes_against_real_decoys(
     proc = decoy_process(["portscan", *present], env)
     script = _hook_pod(helm4)["spec"]["containers"][0]["args"][0]
     run = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(targets)],
+        [sys.executable, "-c", script, json.dumps(targets), "null"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -105,7 +109,7 @@ def test_hook_script_reports_a_dead_target(helm4: Renderer) -> None:
     script = _hook_pod(helm4)["spec"]["containers"][0]["args"][0]
     targets = [{"host": "127.0.0.1", "port": free_port(), "kind": "mysql"}]
     run = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(targets)],
+        [sys.executable, "-c", script, json.dumps(targets), "null"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -113,3 +117,112 @@ def test_hook_script_reports_a_dead_target(helm4: Renderer) -> None:
     )
     assert run.returncode == 1
     assert "FAILED" in run.stdout
+
+
+# -- the enricher check ------------------------------------------------------------------------------
+
+POD = {"POD_IP": "10.244.1.7", "POD_NAME": "internal-services-connect", "POD_NAMESPACE": "decoys"}
+
+
+class FakeEnricher(BaseHTTPRequestHandler):
+    """GET /attribution: the answers in ``answers``, one per request, the last one repeated."""
+
+    answers: ClassVar[list[dict[str, Any]]] = []
+    asked: ClassVar[list[str]] = []
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        answer = self.answers[min(len(self.asked), len(self.answers)) - 1]
+        body = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def enricher() -> Iterator[str]:
+    """The stand-in's /attribution URL."""
+    FakeEnricher.answers, FakeEnricher.asked = [], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeEnricher)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/attribution"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _answer(attribution: str, namespace: str = "", pod: str = "") -> dict[str, Any]:
+    kubernetes: dict[str, Any] = {"attribution": attribution}
+    if namespace:
+        kubernetes |= {"namespace": namespace, "pod": {"name": pod, "uid": "u-1"}}
+    return {"ip": POD["POD_IP"], "at": "2026-12-03T08:00:00Z", "kubernetes": kubernetes,
+            "last_event": None}  # fmt: skip
+
+
+def _check_enricher(helm4: Renderer, url: str, wait: float, sets: tuple[str, ...] = ()) -> Any:
+    pod = next(d for d in helm4(sets=list(sets)).hooks if d["kind"] == "Pod")
+    args = pod["spec"]["containers"][0]["args"]
+    rendered = json.loads(args[2])
+    return subprocess.run(
+        [sys.executable, "-c", args[0], "[]", json.dumps(rendered | {"url": url, "wait": wait})],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, **POD},
+    )
+
+
+def test_hook_waits_until_the_enricher_names_the_pod(helm4: Renderer, enricher: str) -> None:
+    # The watch has not seen the new pod yet, then it has.
+    FakeEnricher.answers = [_answer("none"), _answer("exact", "decoys", POD["POD_NAME"])]
+    run = _check_enricher(helm4, enricher, wait=20)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "exact decoys internal-services-connect" in run.stdout
+    assert len(FakeEnricher.asked) == 2
+    assert FakeEnricher.asked[0] == "/attribution?ip=10.244.1.7"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _answer("none"),
+        _answer("exact", "other", POD["POD_NAME"]),
+        _answer("exact", "decoys", "someone-else"),
+        _answer("ambiguous"),
+    ],
+    ids=["none", "other-namespace", "other-pod", "ambiguous"],
+)
+def test_hook_fails_when_the_enricher_names_anything_else(
+    helm4: Renderer, enricher: str, answer: dict[str, Any]
+) -> None:
+    FakeEnricher.answers = [answer]
+    run = _check_enricher(helm4, enricher, wait=1)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "FAILED" in run.stdout
+    assert len(FakeEnricher.asked) >= 1
+
+
+def test_hook_fails_when_the_enricher_is_unreachable(helm4: Renderer) -> None:
+    run = _check_enricher(helm4, f"http://127.0.0.1:{free_port()}/attribution", wait=1)
+    assert run.returncode == 1
+    assert "FAILED" in run.stdout
+    assert "URLError" in run.stdout or "ConnectionRefused" in run.stdout
+
+
+def test_hook_expects_none_where_the_namespace_is_not_watched(
+    helm4: Renderer, enricher: str
+) -> None:
+    """Namespaced mode without the release's namespace: the enricher must not know the pod."""
+    FakeEnricher.answers = [_answer("none")]
+    run = _check_enricher(helm4, enricher, wait=1, sets=("enricher.namespaces={default}",))
+    assert run.returncode == 0, run.stdout + run.stderr
+    FakeEnricher.answers = [_answer("exact", "decoys", POD["POD_NAME"])]
+    run = _check_enricher(helm4, enricher, wait=1, sets=("enricher.namespaces={default}",))
+    assert run.returncode == 1, run.stdout

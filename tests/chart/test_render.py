@@ -29,19 +29,29 @@ from tests.chart.conftest import (
     HelmError,
     Render,
     Renderer,
+    assert_restricted,
     require_crds,
     run_helm,
 )
 
 from honeypods.core import registry
 from honeypods.core import settings as config
+from honeypods.enricher.config import EnricherConfig
 from honeypods.portscan.config import PortscanConfig
 from honeypods.ssh.config import SshConfig
 
 # Chart.yaml says kubeVersion >=1.25; kubernetes-validate bundles 1.25 to 1.37.
 KUBE_VERSIONS = ("1.25.0", "1.37.0")
 CUSTOM_KINDS = {"PrometheusRule", "PodMonitor", "GlobalAlert", "GlobalAlertTemplate"}
+CLUSTER_KINDS = {
+    "Namespace",
+    "GlobalAlert",
+    "GlobalAlertTemplate",
+    "ClusterRole",
+    "ClusterRoleBinding",
+}
 VALUE_FILES = [pytest.param(f, id=f.stem) for f in CI_VALUES]
+ENRICHER = "internal-services-enricher"
 
 
 def values() -> dict[str, Any]:
@@ -62,24 +72,33 @@ def test_template_renders(render: Renderer, values_file: Path) -> None:
     out = render([values_file])
     kinds = {d["kind"] for d in out.docs}
     assert {"DaemonSet", "Deployment", "Service", "Secret", "NetworkPolicy"} <= kinds
+    # The enricher's Roles go where the pods it watches are; everything else in one namespace.
+    watched = _ci_values(values_file).get("enricher", {}).get("namespaces", [])
     for doc in out.docs:
-        if doc["kind"] not in ("Namespace", "GlobalAlert", "GlobalAlertTemplate"):
+        if doc["kind"] in ("Role", "RoleBinding"):
+            assert doc["metadata"]["namespace"] in watched, doc["kind"]
+        elif doc["kind"] not in CLUSTER_KINDS:
             assert doc["metadata"]["namespace"] == out_namespace(values_file), doc["kind"]
 
 
+def _ci_values(values_file: Path) -> dict[str, Any]:
+    return yaml.safe_load(values_file.read_text()) or {}
+
+
 def out_namespace(values_file: Path) -> str:
-    name = (yaml.safe_load(values_file.read_text()) or {}).get("namespace", {}).get("name")
+    name = _ci_values(values_file).get("namespace", {}).get("name")
     return str(name or NAMESPACE)
 
 
 def test_default_render_shape(render: Renderer) -> None:
-    """The default release: four decoys, their Services, no optional CRD-backed objects."""
+    """The default release: four decoys, their Services, the enricher, no CRD-backed objects."""
     out = render()
     assert [d["metadata"]["name"] for d in out.of("DaemonSet")] == ["internal-app"]
     assert sorted(d["metadata"]["name"] for d in out.of("Deployment")) == [
         "internal-bastion",
         "internal-dashboard",
         "internal-db",
+        ENRICHER,
     ]
     services = {d["metadata"]["name"]: d["spec"]["ports"][0]["port"] for d in out.of("Service")}
     assert services == {
@@ -87,6 +106,7 @@ def test_default_render_shape(render: Renderer) -> None:
         "dashboard-internal-service": 443,
         "internal-backend": 3306,
         "internal-bastion": 22,
+        ENRICHER: 9479,
     }
     assert not out.of("Namespace")
     assert not [d for d in out.docs if d["kind"] in CUSTOM_KINDS]
@@ -246,26 +266,13 @@ def _pods(out: Render) -> list[tuple[str, dict[str, Any]]]:
 def test_pods_meet_pod_security_restricted(helm4: Renderer) -> None:
     out = helm4()
     for name, pod in _pods(out):
-        assert pod["automountServiceAccountToken"] is False, name
-        assert pod["enableServiceLinks"] is False, name
-        assert pod["securityContext"]["runAsNonRoot"] is True, name
-        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
-        for host in ("hostNetwork", "hostPID", "hostIPC"):
-            assert not pod.get(host), name
-        for sysctl in pod["securityContext"].get("sysctls", []):
-            assert sysctl["name"] == "net.ipv4.ip_unprivileged_port_start", name
-        for c in pod["containers"]:
-            sc = c["securityContext"]
-            assert sc["allowPrivilegeEscalation"] is False, name
-            assert sc["readOnlyRootFilesystem"] is True, name
-            assert sc["capabilities"] == {"drop": ["ALL"]}, name
-            assert isinstance(sc["runAsUser"], int), name
-            assert sc["runAsUser"] > 0, name
-            assert c["resources"]["requests"], name
-            assert c["resources"]["limits"], name
-    sa = out.of("ServiceAccount")[0]
+        # The enricher reads the API with its own account (test_enricher.py); nothing else does.
+        assert pod["automountServiceAccountToken"] is (name == ENRICHER), name
+        assert_restricted(name, pod)
+    sa = out.one("ServiceAccount", "internal-services")
     assert sa["automountServiceAccountToken"] is False
-    assert not [d for d in out.docs if d["kind"] in ("Role", "ClusterRole", "RoleBinding")]
+    for binding in out.of("ClusterRoleBinding") + out.of("RoleBinding"):
+        assert [s["name"] for s in binding["subjects"]] == [ENRICHER]
 
 
 def test_low_ports_use_the_sysctl_not_a_capability(helm4: Renderer) -> None:
@@ -305,19 +312,28 @@ def test_namespace_carries_pod_security_labels(helm4: Renderer) -> None:
     assert labels["pod-security.kubernetes.io/enforce-version"] == "latest"
 
 
-def test_network_policies(helm4: Renderer) -> None:
-    """Decoy ports from anywhere, metrics only from the monitoring peers, no egress at all."""
-    out = helm4([ALL_FEATURES])
+@pytest.mark.parametrize("enricher", [True, False], ids=["enricher", "no-enricher"])
+def test_network_policies(helm4: Renderer, enricher: bool) -> None:
+    """Decoy ports from anywhere, metrics only from the monitoring peers, no egress but alerts.
+
+    The enricher's own policy, and the decoys' egress to it, are test_enricher.py's.
+    """
+    out = helm4([ALL_FEATURES], sets=[f"enricher.enabled={str(enricher).lower()}"])
     policies = {p["metadata"]["name"]: p for p in out.of("NetworkPolicy")}
     workloads = {w["metadata"]["name"]: w for w in out.workloads()}
     assert set(policies) == set(workloads)
     metrics_from = yaml.safe_load(ALL_FEATURES.read_text())["networkPolicy"]["metricsFrom"]
     for name, policy in policies.items():
+        if name == "lure-enricher":
+            continue
         spec = policy["spec"]
         pod = workloads[name]["spec"]["template"]
         assert _selects(spec["podSelector"]["matchLabels"], pod["metadata"]["labels"])
         assert spec["policyTypes"] == ["Ingress", "Egress"]
-        assert spec["egress"] == []
+        if enricher:
+            assert [r["ports"][0]["port"] for r in spec["egress"]] == [9600, 53]
+        else:
+            assert spec["egress"] == []
         decoy_rule, metrics_rule = spec["ingress"]
         assert "from" not in decoy_rule
         container = pod["spec"]["containers"][0]
@@ -338,6 +354,8 @@ def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 def test_services_reach_decoy_ports(helm4: Renderer, values_file: Path) -> None:
     out = helm4([values_file], sets=list(FULL))
     for svc in out.of("Service"):
+        if svc["metadata"]["name"].endswith("-enricher"):
+            continue  # not a decoy: it serves its metrics port too (test_enricher.py)
         targets = [w for w in out.workloads() if _selects(svc["spec"]["selector"], _pod_labels(w))]
         assert len(targets) == 1, svc["metadata"]["name"]
         container = targets[0]["spec"]["template"]["spec"]["containers"][0]
@@ -354,22 +372,35 @@ def _pod_labels(workload: dict[str, Any]) -> dict[str, str]:
 @pytest.mark.parametrize("values_file", VALUE_FILES)
 def test_probes_and_podmonitor_use_the_metrics_port(helm4: Renderer, values_file: Path) -> None:
     out = helm4([values_file], sets=list(FULL))
-    (monitor,) = out.of("PodMonitor")
+    monitors = out.of("PodMonitor")
     for w in out.workloads():
-        assert _selects(monitor["spec"]["selector"]["matchLabels"], _pod_labels(w))
+        # One PodMonitor each: a second would scrape every series twice.
+        scraping = [m for m in monitors if _monitors(m, _pod_labels(w))]
+        assert len(scraping) == 1, w["metadata"]["name"]
         container = w["spec"]["template"]["spec"]["containers"][0]
         env = {e["name"]: e.get("value") for e in container["env"]}
         metrics = [p for p in container["ports"] if p["name"] == "metrics"]
         assert metrics[0]["containerPort"] == int(env["HONEYPODS_METRICS_PORT"])
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
-    assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
-    assert monitor["spec"]["podMetricsEndpoints"][0]["path"] == "/metrics"
+    for monitor in monitors:
+        assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
+        assert monitor["spec"]["podMetricsEndpoints"][0]["path"] == "/metrics"
+
+
+def _monitors(monitor: dict[str, Any], labels: dict[str, str]) -> bool:
+    selector = monitor["spec"]["selector"]
+    if not _selects(selector["matchLabels"], labels):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        assert expr["operator"] == "NotIn", expr
+        if labels.get(expr["key"]) in expr["values"]:
+            return False
+    return True
 
 
 def _decoy_env(out: Render, tmp_path: Path) -> dict[str, dict[str, str]]:
-    """Each decoy's environment as its process would see it, the Secret's files written out."""
-    secret = out.of("Secret")[0]
+    """Each process's environment as it would see it, the Secret's files written out."""
     envs = {}
     for w in out.workloads():
         pod = w["spec"]["template"]["spec"]
@@ -378,6 +409,7 @@ def _decoy_env(out: Render, tmp_path: Path) -> dict[str, dict[str, str]]:
         mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
         files = {}
         for volume in pod.get("volumes", []):
+            secret = out.one("Secret", volume["secret"]["secretName"])
             for item in volume["secret"]["items"]:
                 data = base64.b64decode(secret["data"][item["key"]])
                 path = Path(mounts[volume["name"]]) / item["path"]
@@ -399,7 +431,8 @@ def test_decoys_accept_the_environment(helm4: Renderer, values_file: Path, tmp_p
     """The package's own config loader accepts what the chart sets (an unknown name exits 2)."""
     out = helm4([values_file])
     envs = _decoy_env(out, tmp_path)
-    assert set(envs) == set(registry.NAMES)
+    enricher = _ci_values(values_file).get("enricher", {}).get("enabled", True)
+    assert set(envs) == set(registry.NAMES) | ({"enricher"} if enricher else set())
     for decoy, env in envs.items():
         assert set(env) <= config.known_names(), decoy
         settings = config.load([decoy], env=env)
@@ -430,7 +463,8 @@ def test_defaults_agree_with_the_package(helm4: Renderer, tmp_path: Path) -> Non
 
     Deliberate differences, each for a reason given in values.yaml: the bind address (0.0.0.0 in a
     pod, loopback on a workstation), the SSH port (22 in a pod, 2222 unprivileged), the port-scan
-    list (the package's plus 22), and the files the Secret provides (TLS pair, host-key directory).
+    list (the package's plus 22), the files the Secret provides (TLS pair, host-key directory),
+    and the decoys' webhook, which is the enricher.
     """
     deliberate = {
         "HONEYPODS_HOST",
@@ -441,9 +475,10 @@ def test_defaults_agree_with_the_package(helm4: Renderer, tmp_path: Path) -> Non
         "HONEYPODS_WEB_TLS_CERT",
         "HONEYPODS_WEB_TLS_KEY",
         "HONEYPODS_SSH_HOST_KEY_DIR",
+        "HONEYPODS_WEBHOOK_URL",
     }
     envs = _decoy_env(helm4(), tmp_path)
-    compared = 0
+    compared: set[str] = set()
     for decoy, env in envs.items():
         chart = config.load([decoy], env=env)
         package = config.load([decoy], env={})
@@ -451,15 +486,24 @@ def test_defaults_agree_with_the_package(helm4: Renderer, tmp_path: Path) -> Non
         for name, attr in pairs:
             if name in env and name not in deliberate:
                 assert getattr(chart.common, attr) == getattr(package.common, attr), name
-                compared += 1
+                compared.add(name)
         cls = registry.get(decoy).config
         for f in dataclasses.fields(cls):
             name = f"HONEYPODS_{decoy.upper()}_{f.name.upper()}"
             if name in env and name not in deliberate:
                 chart_value = getattr(chart.configs[decoy], f.name)
                 assert chart_value == getattr(package.configs[decoy], f.name), name
-                compared += 1
-    assert compared >= 15
+                compared.add(name)
+    assert len(compared) >= 15
+    # The enricher is compared like a decoy; what the chart leaves unset by default (token,
+    # namespaces) is compared on the values themselves.
+    enricher = {
+        f"HONEYPODS_ENRICHER_{k}" for k in ("PORT", "NODES", "HORIZON", "MAX_SPANS", "MAX_BODY")
+    }
+    assert enricher <= compared
+    chart_enricher = values()["enricher"]
+    assert tuple(chart_enricher["namespaces"]) == EnricherConfig().namespaces
+    assert chart_enricher["authToken"]["enabled"] is bool(EnricherConfig().token)
     # Personas (version strings) are tied to each decoy's code: the chart leaves them to the image.
     for decoy, env in envs.items():
         assert f"HONEYPODS_{decoy.upper()}_SERVER_VERSION" not in env, decoy

@@ -1,8 +1,8 @@
-"""Keys survive upgrades: the chart reads its Secret back through `lookup`.
+"""Keys survive upgrades: the chart reads its Secrets back through `lookup`.
 
 A real cluster is not available here, so Helm talks to a minimal read-only Kubernetes API on
-loopback that serves discovery and one Secret. Helm's own client does the discovery and the GET;
-the test then checks that the rendered Secret carries the stored keys and generates only the
+loopback that serves discovery and the stored Secrets. Helm's own client does the discovery and the
+GET; the tests then check that the rendered Secret carries the stored keys and generates only the
 missing ones.
 """
 
@@ -21,6 +21,7 @@ import yaml
 from tests.chart.conftest import CHART, NAMESPACE, RELEASE, run_helm
 
 SECRET_NAME = f"{RELEASE}-keys"
+SECRETS = f"/api/v1/namespaces/{NAMESPACE}/secrets/"
 RESOURCES: dict[str, list[tuple[str, str, bool]]] = {
     # group/version -> (plural, kind, namespaced): what the chart renders, for Helm's REST mapper.
     "v1": [
@@ -32,11 +33,18 @@ RESOURCES: dict[str, list[tuple[str, str, bool]]] = {
     ],
     "apps/v1": [("deployments", "Deployment", True), ("daemonsets", "DaemonSet", True)],
     "networking.k8s.io/v1": [("networkpolicies", "NetworkPolicy", True)],
+    "rbac.authorization.k8s.io/v1": [
+        ("clusterroles", "ClusterRole", False),
+        ("clusterrolebindings", "ClusterRoleBinding", False),
+        ("roles", "Role", True),
+        ("rolebindings", "RoleBinding", True),
+    ],
 }
 
 
 class FakeApi(BaseHTTPRequestHandler):
-    secret: ClassVar[dict[str, Any]] = {}
+    # Secret name -> the stored object, in NAMESPACE.
+    secrets: ClassVar[dict[str, dict[str, Any]]] = {}
     requests: ClassVar[list[str]] = []
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -86,8 +94,8 @@ class FakeApi(BaseHTTPRequestHandler):
                     ],
                 },
             )
-        elif self.secret and path == f"/api/v1/namespaces/{NAMESPACE}/secrets/{SECRET_NAME}":
-            self._send(200, self.secret)
+        elif path.removeprefix(SECRETS) in self.secrets:
+            self._send(200, self.secrets[path.removeprefix(SECRETS)])
         else:
             self._send(
                 404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
@@ -122,25 +130,20 @@ def api(tmp_path: Path) -> Iterator[Path]:
     finally:
         server.shutdown()
         server.server_close()
-        FakeApi.secret = {}
+        FakeApi.secrets = {}
 
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def test_upgrade_keeps_stored_keys_and_fills_in_missing_ones(helm: str, api: Path) -> None:
-    stored = {
-        "ssh_host_ed25519_key": _b64("stored ed25519 key"),
-        "tls.crt": _b64("stored certificate"),
-        "tls.key": _b64("stored certificate key"),
-    }
-    FakeApi.secret = {
+def stored_secret(name: str, data: dict[str, str]) -> dict[str, Any]:
+    """A Secret as the first install left it, with Helm's ownership marks."""
+    return {
         "apiVersion": "v1",
         "kind": "Secret",
-        # As the first install left it, with Helm's ownership marks.
         "metadata": {
-            "name": SECRET_NAME,
+            "name": name,
             "namespace": NAMESPACE,
             "labels": {"app.kubernetes.io/managed-by": "Helm"},
             "annotations": {
@@ -149,8 +152,13 @@ def test_upgrade_keeps_stored_keys_and_fills_in_missing_ones(helm: str, api: Pat
             },
         },
         "type": "Opaque",
-        "data": stored,
+        "data": data,
     }
+
+
+def render_against(helm: str, kubeconfig: Path, template: str, *sets: str) -> dict[str, Any]:
+    """One template as an upgrade renders it: Helm reads the fake cluster for `lookup`."""
+    args = [f"--set={s}" for s in sets]
     proc = run_helm(
         helm,
         "template",
@@ -159,17 +167,58 @@ def test_upgrade_keeps_stored_keys_and_fills_in_missing_ones(helm: str, api: Pat
         "--namespace",
         NAMESPACE,
         "--kubeconfig",
-        str(api),
+        str(kubeconfig),
         "--dry-run=server",
         "--disable-openapi-validation",
+        *args,
         "--show-only",
-        "templates/keys-secret.yaml",
+        template,
     )
     assert proc.returncode == 0, proc.stderr
+    return yaml.safe_load(proc.stdout)  # type: ignore[no-any-return]
+
+
+def test_upgrade_keeps_stored_keys_and_fills_in_missing_ones(helm: str, api: Path) -> None:
+    stored = {
+        "ssh_host_ed25519_key": _b64("stored ed25519 key"),
+        "tls.crt": _b64("stored certificate"),
+        "tls.key": _b64("stored certificate key"),
+    }
+    FakeApi.secrets = {SECRET_NAME: stored_secret(SECRET_NAME, stored)}
+    data = render_against(helm, api, "templates/keys-secret.yaml")["data"]
     assert any(SECRET_NAME in r for r in FakeApi.requests), "Helm never looked the Secret up"
-    data = yaml.safe_load(proc.stdout)["data"]
     for key, value in stored.items():
         assert data[key] == value, key
     # Keys the stored Secret lacked (a decoy enabled later) are generated, not left empty.
     for key in ("ssh_host_ecdsa_key", "ssh_host_rsa_key"):
         assert base64.b64decode(data[key]).startswith(b"-----BEGIN "), key
+
+
+def test_upgrade_keeps_the_enricher_token(helm: str, api: Path) -> None:
+    """A new token on upgrade would lock out every decoy still running with the old one."""
+    name = f"{RELEASE}-enricher-token"
+    stored = _b64("stored-token-0123456789")
+    FakeApi.secrets = {name: stored_secret(name, {"token": stored})}
+    secret = render_against(
+        helm, api, "templates/enricher-token-secret.yaml", "enricher.authToken.enabled=true"
+    )
+    assert any(name in r for r in FakeApi.requests), "Helm never looked the Secret up"
+    assert secret["metadata"]["name"] == name
+    assert secret["data"] == {"token": stored}
+
+
+def test_first_install_generates_a_token(helm: str, api: Path) -> None:
+    tokens = [
+        base64.b64decode(
+            render_against(
+                helm, api, "templates/enricher-token-secret.yaml", "enricher.authToken.enabled=true"
+            )["data"]["token"]
+        ).decode()
+        for _ in range(2)
+    ]
+    assert tokens[0] != tokens[1], "nothing stored: each first install draws its own"
+    for token in tokens:
+        # What HONEYPODS_ENRICHER_TOKEN and HONEYPODS_WEBHOOK_TOKEN accept: printable, no spaces.
+        assert len(token) == 48
+        assert token.isascii()
+        assert token.isalnum()

@@ -51,7 +51,8 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 
 {{/*
 honeypods.decoySelectorLabels: the `app` label of the original manifests, which the Calico
-queries match in dest_labels, plus the release's selector labels. Argument: (dict "root" $ "name" <app>).
+queries match in dest_labels, plus the release's selector labels. The enricher's workload uses it
+too. Argument: (dict "root" $ "name" <app>).
 */}}
 {{- define "honeypods.decoySelectorLabels" -}}
 app: {{ .name }}
@@ -59,7 +60,7 @@ app: {{ .name }}
 {{- end }}
 
 {{/*
-honeypods.decoyLabels: object labels of one decoy's workload and Services.
+honeypods.decoyLabels: object labels of one decoy's (or the enricher's) workload and Services.
 */}}
 {{- define "honeypods.decoyLabels" -}}
 app: {{ .name }}
@@ -259,21 +260,8 @@ containers:
         containerPort: {{ $v.metrics.port }}
         protocol: TCP
     env:
-      - name: HONEYPODS_HOST
-        value: {{ $v.host | quote }}
-      - name: HONEYPODS_METRICS_HOST
-        value: {{ $v.host | quote }}
-      - name: HONEYPODS_METRICS_PORT
-        value: {{ $v.metrics.port | int | quote }}
-      - name: HONEYPODS_HOST_NAME
-        valueFrom:
-          fieldRef:
-            fieldPath: metadata.name
-      - name: HONEYPODS_LOG_LEVEL
-        value: {{ $v.logLevel | quote }}
-      - name: HONEYPODS_SUMMARY_INTERVAL
-        value: {{ $v.summaryInterval | toString | quote }}
-      {{- with (include "honeypods.directAlertingEnv" $root | trim) }}
+      {{- include "honeypods.commonEnv" $root | nindent 6 }}
+      {{- with (include "honeypods.decoyAlertingEnv" $root | trim) }}
       {{- . | nindent 6 }}
       {{- end }}
       {{- with .env }}
@@ -283,10 +271,12 @@ containers:
       - name: {{ $name }}
         value: {{ $value | toString | quote }}
       {{- end }}
+    {{- if not $v.enricher.enabled }}
     {{- with $v.directAlerting.secretName }}
     envFrom:
       - secretRef:
           name: {{ . }}
+    {{- end }}
     {{- end }}
     securityContext:
       {{- if .sensor }}
@@ -331,7 +321,7 @@ tolerations:
 {{- end }}
 
 {{/*
-honeypods.podMeta: pod template metadata of one decoy. Argument: (dict "root" $ "name" <app>).
+honeypods.podMeta: pod template metadata of one decoy or the enricher. Argument: (dict "root" $ "name" <app>).
 */}}
 {{- define "honeypods.podMeta" -}}
 labels:
@@ -367,4 +357,99 @@ the alerts carry the namespace label, as the PrometheusRule's do.
 - name: HONEYPODS_ALERT_LABELS
   value: {{ $labels | sortAlpha | join "," | quote }}
 {{- end }}
+{{- end }}
+
+{{/*
+honeypods.commonEnv: the shared settings every process of the chart gets (decoys and enricher).
+*/}}
+{{- define "honeypods.commonEnv" -}}
+{{- $v := .Values -}}
+- name: HONEYPODS_HOST
+  value: {{ $v.host | quote }}
+- name: HONEYPODS_METRICS_HOST
+  value: {{ $v.host | quote }}
+- name: HONEYPODS_METRICS_PORT
+  value: {{ $v.metrics.port | int | quote }}
+- name: HONEYPODS_HOST_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: HONEYPODS_LOG_LEVEL
+  value: {{ $v.logLevel | quote }}
+- name: HONEYPODS_SUMMARY_INTERVAL
+  value: {{ $v.summaryInterval | toString | quote }}
+{{- end }}
+
+{{/*
+honeypods.decoyAlertingEnv: where a decoy sends its alert events. With the enricher on, only to
+the enricher, which attributes them and does the direct alerting in the decoys' place; otherwise
+straight to the receivers of directAlerting.
+*/}}
+{{- define "honeypods.decoyAlertingEnv" -}}
+{{- if .Values.enricher.enabled }}
+- name: HONEYPODS_WEBHOOK_URL
+  value: {{ include "honeypods.enricherEventsUrl" . | quote }}
+{{- if .Values.enricher.authToken.enabled }}
+- name: HONEYPODS_WEBHOOK_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "honeypods.enricherTokenSecretName" . }}
+      key: token
+{{- end }}
+{{- else }}
+{{- include "honeypods.directAlertingEnv" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+honeypods.enricherName: name of the enricher's Deployment, Service, ServiceAccount, RBAC objects,
+NetworkPolicy, and its `app` label.
+*/}}
+{{- define "honeypods.enricherName" -}}
+{{- printf "%s-enricher" (include "honeypods.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+honeypods.enricherTokenSecretName: the Secret holding the token of the enricher's POST /events.
+*/}}
+{{- define "honeypods.enricherTokenSecretName" -}}
+{{- printf "%s-token" (include "honeypods.enricherName" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+honeypods.enricherEventsUrl: the decoys' webhook URL. The Service's namespace-qualified name, so a
+decoy resolves it whatever its DNS search path.
+*/}}
+{{- define "honeypods.enricherEventsUrl" -}}
+{{- printf "http://%s.%s.svc:%d/events" (include "honeypods.enricherName" .) (include "honeypods.namespace" .) (int .Values.enricher.port) }}
+{{- end }}
+
+{{/*
+honeypods.decoyNames: the `app` labels of the enabled decoys, in the order the chart lists them.
+*/}}
+{{- define "honeypods.decoyNames" -}}
+{{- $names := list }}
+{{- range $decoy := list "portscan" "web" "mysql" "ssh" }}
+{{- $cfg := index $.Values.decoys $decoy }}
+{{- if $cfg.enabled }}{{ $names = append $names $cfg.name }}{{ end }}
+{{- end }}
+{{- $names | join "," }}
+{{- end }}
+
+{{/*
+honeypods.dnsEgress: one egress rule for name lookups, to networkPolicy.dnsTo or, when that is
+empty, to any address on port 53 (cluster DNS has no label every distribution agrees on).
+*/}}
+{{- define "honeypods.dnsEgress" -}}
+{{- with .Values.networkPolicy.dnsTo }}
+- to:
+    {{- toYaml . | nindent 4 }}
+  ports:
+{{- else }}
+- ports:
+{{- end }}
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
 {{- end }}
