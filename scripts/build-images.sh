@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds the decoy images from this checkout and prints "<decoy> <image>" per decoy.
+# Builds the decoy images and the enricher's from this checkout and prints "<name> <image>" for each.
 #
 # Each image is tagged honeypods-<decoy>:<hash of its inputs> (Dockerfile, package source,
 # pyproject.toml, the wheelhouse script, the base image's id) and also honeypods-<decoy>:dev.
 # An image whose inputs have not changed is reused as it is: no wheelhouse, no build.
 #
-# Usage: build-images.sh [DECOY ...]   (default: all four)
+# Usage: build-images.sh [DECOY|enricher ...]   (default: the four decoys and the enricher)
 # Environment: BASE_IMAGE (default: the stand-in from build-base.sh, also used as the builder),
 # PYTHON (the pip that fills the wheelhouse), VERSION and REVISION (OCI labels).
 set -euo pipefail
@@ -13,7 +13,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 decoys=("$@")
-[ "${#decoys[@]}" -gt 0 ] || decoys=(portscan web mysql ssh)
+[ "${#decoys[@]}" -gt 0 ] || decoys=(portscan web mysql ssh enricher)
 python=${PYTHON:-python3}
 
 bash scripts/start-dockerd.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prepares the build context of one decoy image: a hermetic wheelhouse, so that the image build
-# itself needs no network (`pip install --no-index`).
+# Prepares the build context of one image (a decoy's or the enricher's): a hermetic wheelhouse, so
+# that the image build itself needs no network (`pip install --no-index`).
 #
 #   build/images/<decoy>/pip.whl            pip, run straight from its wheel; never installed
 #   build/images/<decoy>/wheels/            the decoy's dependencies for the runtime's Python,
@@ -8,9 +8,10 @@
 #   build/images/<decoy>/requirements.txt   those wheels, pinned by version and sha256
 #   build/images/<decoy>/app/               the honeypods wheel itself, built from this checkout
 #
-# Only the decoy's own extra is resolved, so the MySQL and port-scan contexts never hold aiohttp or
-# asyncssh. Usage: wheelhouse.sh DECOY [OUT_DIR]. PYTHON picks the pip that downloads (python3);
-# RUNTIME_PYTHON is the image's Python version (3.13, as in distroless python3-debian13).
+# Only the image's own extra is resolved, so the MySQL and port-scan contexts never hold aiohttp or
+# asyncssh, and no context but the enricher's holds a Kubernetes client. Usage: wheelhouse.sh
+# DECOY [OUT_DIR], where DECOY may also be "enricher". PYTHON picks the pip that downloads
+# (python3); RUNTIME_PYTHON is the image's Python version (3.13, as in distroless python3-debian13).
 set -euo pipefail
 
 decoy=${1:?usage: wheelhouse.sh DECOY [OUT_DIR]}
@@ -21,7 +22,7 @@ runtime_python=${RUNTIME_PYTHON:-3.13}
 abi="cp${runtime_python/./}"
 
 case $decoy in
-  portscan | web | mysql | ssh) ;;
+  portscan | web | mysql | ssh | enricher) ;;
   *) echo "wheelhouse: unknown decoy '$decoy'" >&2; exit 2 ;;
 esac
 
