@@ -16,11 +16,13 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from tests.chart.conftest import Renderer
 from tests.conftest import free_port
+from tests.integration.kubeapi import pod, run_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -165,7 +167,13 @@ def _answer(attribution: str, namespace: str = "", pod: str = "") -> dict[str, A
             "last_event": None}  # fmt: skip
 
 
-def _check_enricher(helm4: Renderer, url: str, wait: float, sets: tuple[str, ...] = ()) -> Any:
+def _check_enricher(
+    helm4: Renderer,
+    url: str,
+    wait: float,
+    sets: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Any:
     pod = next(d for d in helm4(sets=list(sets)).hooks if d["kind"] == "Pod")
     args = pod["spec"]["containers"][0]["args"]
     rendered = json.loads(args[2])
@@ -175,8 +183,34 @@ def _check_enricher(helm4: Renderer, url: str, wait: float, sets: tuple[str, ...
         text=True,
         timeout=60,
         check=False,
-        env={**os.environ, **POD},
+        env={**os.environ, **POD, **(env or {})},
     )
+
+
+def test_hook_passes_against_the_real_enricher_with_its_token(
+    helm4: Renderer, decoy_process: Callable[..., Any], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The real enricher, reading a wire-protocol API server where the test pod is listed."""
+    rendered = next(d for d in helm4(sets=["enricher.authToken.enabled=true"]).hooks
+                    if d["kind"] == "Pod")  # fmt: skip
+    env = {e["name"]: e for e in rendered["spec"]["containers"][0]["env"]}
+    assert env["ENRICHER_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "token"
+    with run_in_thread() as kube:
+        kube.api.add("pods", pod(POD["POD_NAMESPACE"], POD["POD_NAME"], ip=POD["POD_IP"]))
+        monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig(tmp_path / "kubeconfig")))
+        port = free_port()
+        decoy_process(
+            ["enricher"], {"HONEYPODS_ENRICHER_PORT": str(port), "HONEYPODS_ENRICHER_TOKEN": "t0k"}
+        )
+        url = f"http://127.0.0.1:{port}/attribution"
+        sets = ("enricher.authToken.enabled=true",)
+        run = _check_enricher(helm4, url, wait=20, sets=sets, env={"ENRICHER_TOKEN": "t0k"})
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert f"exact decoys {POD['POD_NAME']}" in run.stdout
+        refused = _check_enricher(helm4, url, wait=1, sets=sets, env={"ENRICHER_TOKEN": "wrong"})
+        assert refused.returncode == 1
+        assert "401" in refused.stdout
 
 
 def test_hook_waits_until_the_enricher_names_the_pod(helm4: Renderer, enricher: str) -> None:
