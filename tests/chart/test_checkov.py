@@ -43,11 +43,12 @@ JUSTIFIED = {
     # The enricher reads the Kubernetes API, so it mounts a token: its own account's, bound to
     # get/list/watch on pods, nodes, ReplicaSets and Jobs only (test_enricher.py holds the rules).
     ("CKV_K8S_38", r"Deployment\.[^.]+\.[^.]+-enricher"),
-    # enricher.authToken (on in the all-features values): the processes take settings from the
-    # environment only (STYLE §7), so the token reaches them as an env var from the Secret; it
-    # still never appears in the pod spec.
+    # enricher.authToken (on in the all-features and namespaced values): the processes take
+    # settings from the environment only (STYLE §7), so the token reaches them, and the helm test
+    # pod's stdlib script, as an env var from the Secret; it never appears in a pod spec.
     ("CKV_K8S_35", r"(Deployment|DaemonSet)\.payments-internal\.[^.]+"),
     ("CKV_K8S_35", r"(Deployment|DaemonSet)\.decoys\.[^.]+"),
+    ("CKV_K8S_35", r"Pod\..*-connect"),
 }
 
 
