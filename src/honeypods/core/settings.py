@@ -286,7 +286,8 @@ def known_names() -> set[str]:
     names |= {f"HONEYPODS_{f.name.upper()}" for f in dataclasses.fields(Limits)}
     for decoy in registry.every():
         names |= {f"{decoy.prefix}{f.name.upper()}" for f in dataclasses.fields(decoy.config)}
-        names |= {f"{decoy.prefix}{f.name.upper()}" for f in dataclasses.fields(Limits)}
+        if decoy.name in registry.NAMES:  # services are not behind the connection guard
+            names |= {f"{decoy.prefix}{f.name.upper()}" for f in dataclasses.fields(Limits)}
     return names
 
 
