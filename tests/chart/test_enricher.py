@@ -29,6 +29,8 @@ from honeypods.core import settings as config
 from honeypods.enricher.config import EnricherConfig
 
 NAME = f"{RELEASE}-enricher"
+# RBAC objects outside the release's namespace carry it, so two releases of one name coexist.
+RBAC_NAME = f"{NAMESPACE}-{NAME}"
 TOKEN_SECRET = f"{NAME}-token"
 EVENTS_URL = f"http://{NAME}.{NAMESPACE}.svc:9479/events"
 NAMESPACED = CHART / "ci" / "05-enricher-namespaced-values.yaml"
@@ -121,14 +123,14 @@ def test_the_enricher_has_its_own_account_with_read_access_only(render: Renderer
     assert pod["serviceAccountName"] == NAME
     assert pod["automountServiceAccountToken"] is True
     (role,) = out.of("ClusterRole")
-    assert role["metadata"]["name"] == NAME
+    assert role["metadata"]["name"] == RBAC_NAME
     assert role["rules"] == CLUSTER_RULES
     assert "aggregationRule" not in role
     (binding,) = out.of("ClusterRoleBinding")
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
         "kind": "ClusterRole",
-        "name": NAME,
+        "name": RBAC_NAME,
     }
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
     assert not out.of("Role")
@@ -160,7 +162,7 @@ def test_decoys_post_to_the_enricher_and_hold_no_token(render: Renderer) -> None
     for binding in out.of("ClusterRoleBinding") + out.of("RoleBinding"):
         assert [s["kind"] for s in binding["subjects"]] == ["ServiceAccount"]
         assert RELEASE not in [s["name"] for s in binding["subjects"]]
-        assert binding["roleRef"]["name"] == NAME
+        assert binding["roleRef"]["name"] == RBAC_NAME
 
 
 def test_direct_alerting_secret_goes_to_the_enricher(helm4: Renderer) -> None:
@@ -236,7 +238,7 @@ def test_namespaced_mode_has_a_role_per_namespace_and_no_cluster_access(render: 
     bindings = {b["metadata"]["namespace"]: b for b in out.of("RoleBinding")}
     assert set(roles) == set(bindings) == {"kube-system", "kube-public"}
     for namespace, role in roles.items():
-        assert role["metadata"]["name"] == NAME
+        assert role["metadata"]["name"] == RBAC_NAME
         # Nodes are cluster-scoped: a Role cannot grant them, and none asks.
         assert role["rules"] == [
             {"apiGroups": [""], "resources": ["pods"], "verbs": READ},
@@ -247,7 +249,7 @@ def test_namespaced_mode_has_a_role_per_namespace_and_no_cluster_access(render: 
         assert binding["roleRef"] == {
             "apiGroup": "rbac.authorization.k8s.io",
             "kind": "Role",
-            "name": NAME,
+            "name": RBAC_NAME,
         }
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}
@@ -453,7 +455,7 @@ def test_the_test_pod_knows_whether_its_namespace_is_watched(helm4: Renderer) ->
 # -- monitoring -------------------------------------------------------------------------------------
 
 
-def test_the_enricher_is_scraped_once_keeping_its_namespace_label(helm4: Renderer) -> None:
+def test_the_enricher_is_scraped_once_with_the_targets_own_labels(helm4: Renderer) -> None:
     out = helm4(sets=["monitoring.podMonitor.enabled=true"])
     monitors = {m["metadata"]["name"]: m["spec"] for m in out.of("PodMonitor")}
     assert set(monitors) == {RELEASE, NAME}
@@ -461,9 +463,9 @@ def test_the_enricher_is_scraped_once_keeping_its_namespace_label(helm4: Rendere
         name = w["metadata"]["name"]
         scraping = [m for m, spec in monitors.items() if _selects(spec["selector"], _labels(w))]
         assert scraping == [NAME if name == NAME else RELEASE], name
-    # Only the enricher's series keep their own `namespace`: the attacking workload's.
-    assert monitors[NAME]["podMetricsEndpoints"][0]["honorLabels"] is True
-    assert "honorLabels" not in monitors[RELEASE]["podMetricsEndpoints"][0]
+    # No series may set the target's labels: the attacker's namespace is source_namespace.
+    for spec in monitors.values():
+        assert "honorLabels" not in spec["podMetricsEndpoints"][0]
 
 
 def test_the_dashboard_shows_the_top_attacking_workloads(helm4: Renderer) -> None:
@@ -472,7 +474,7 @@ def test_the_dashboard_shows_the_top_attacking_workloads(helm4: Renderer) -> Non
     assert panel["type"] in ("table", "bargauge")
     (target,) = panel["targets"]
     assert target["expr"] == (
-        "topk(10, max by (namespace, workload) (honeypods_enricher_workload_events))"
+        "topk(10, max by (source_namespace, source_workload) (honeypods_enricher_workload_events))"
     )
     assert target["instant"] is True
     assert len({p["id"] for p in board["panels"]}) == len(board["panels"])

@@ -28,6 +28,8 @@ from typing import Any
 
 import pytest
 from tests.conftest import ROOT, DecoyProcess, free_port, require_tool
+from tests.integration.kubeapi import pod as pod_object
+from tests.integration.kubeapi import replicaset, run_in_thread
 from tests.integration.promstack import (
     NAMESPACE,
     Alertmanager,
@@ -102,11 +104,37 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     pods: dict[str, Pod] = {}
     with contextlib.ExitStack() as cleanup:
         prometheus, alertmanager = cleanup.enter_context(promstack(workdir, MODE))
+        # The enricher, as the chart runs it: every decoy on loopback posts to it, and it knows
+        # the attacker (127.0.0.1) as a pod of a Deployment, from a wire-protocol API server.
+        kube = cleanup.enter_context(run_in_thread())
+        kube.api.add(
+            "replicasets", replicaset("tenant-x", "scanner-6b9f", owner=("Deployment", "scanner"))
+        )
+        kube.api.add("pods", pod_object("tenant-x", "scanner-6b9f-k2x7p", ip="127.0.0.1",
+                                 owner=("ReplicaSet", "scanner-6b9f")))  # fmt: skip
+        events_port, enricher_metrics = free_port(), free_port()
+        enricher = DecoyProcess(
+            ["run", "enricher"],
+            {
+                "KUBECONFIG": str(kube.kubeconfig(workdir / "kubeconfig")),
+                "HONEYPODS_ENRICHER_PORT": str(events_port),
+                "HONEYPODS_METRICS_PORT": str(enricher_metrics),
+                "HONEYPODS_HOST_NAME": "internal-services-enricher",
+            },
+            workdir / "enricher.jsonl",
+            [],
+        )
+        cleanup.callback(enricher.stop)
+        enricher.wait_ready(timeout=60)
+        prometheus.add_target(f"127.0.0.1:{enricher_metrics}", "internal-services-enricher")
+        webhook = {"HONEYPODS_WEBHOOK_URL": f"http://127.0.0.1:{events_port}/events"}
 
         def add(name: str, decoy: str, env: dict[str, str], **kw: Any) -> None:
             netns: Netns | None = kw.pop("netns", None)
             prefix = netns.exec() if netns else []
-            full = {"HONEYPODS_HOST_NAME": name, **env}
+            # In its namespace the enricher's loopback is out of reach, as a pod without the
+            # NetworkPolicy's one allowed destination would be.
+            full = {"HONEYPODS_HOST_NAME": name, **({} if netns else webhook), **env}
             proc = DecoyProcess(["run", decoy], full, workdir / f"{name}.jsonl", prefix)
             cleanup.callback(proc.stop)
             proc.wait_ready(timeout=60)
@@ -437,6 +465,12 @@ def test_dashboard_queries_return_data_after_the_attacks(stack: Stack) -> None:
         assert max(values) > 0, f"panel {title!r}: all zero for {expr}"
     labels = prometheus.api("label/namespace/values?match[]=honeypods_build_info")
     assert NAMESPACE in labels
+    # The attacks came from 127.0.0.1, which the enricher knows as a pod of Deployment scanner.
+    top = prometheus.query("honeypods_enricher_workload_events")
+    assert {(r["metric"]["source_namespace"], r["metric"]["source_workload"]) for r in top} == {
+        ("tenant-x", "Deployment/scanner")
+    }
+    assert top[0]["metric"]["pod"] == "internal-services-enricher"  # the target's own label
 
 
 def _metric(address: str, name: str, **labels: str) -> float:

@@ -3,7 +3,9 @@ workloads as a bounded gauge.
 
 ``honeypods_enricher_workload_events`` has at most ``TOP`` series: one per workload among the
 ``TOP`` that sent the most alert events, so a dashboard can show who attacks without a series per
-address or per pod. The counts behind it are kept for at most ``TRACKED`` workloads (the least
+address or per pod. Its labels are ``source_namespace`` and ``source_workload``, as on the
+alerts, so that they never collide with the ``namespace`` and ``pod`` labels of the scrape target.
+The counts behind it are kept for at most ``TRACKED`` workloads (the least
 active go first); workloads are the cluster's own objects, so an attacker cannot add names.
 """
 
@@ -82,7 +84,7 @@ class HistoryCollector(Collector):
         top = GaugeMetricFamily(
             "honeypods_enricher_workload_events",
             f"Alert events from each of the {TOP} workloads that sent the most (kind/name).",
-            labels=["namespace", "workload"],
+            labels=["source_namespace", "source_workload"],
         )
         for (namespace, workload), count in self.workloads.top():
             top.add_metric([namespace, workload], count)
