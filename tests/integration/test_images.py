@@ -421,15 +421,23 @@ def test_enricher_image_attributes_a_contact_from_a_kubeconfig(
 ) -> None:
     with run_in_thread() as kube:
         kube.api.add("pods", pod("payments", "api-0", ip="10.244.9.9"))
-        config = kube.kubeconfig(tmp_path / "kubeconfig")
-        config.chmod(0o644)  # read by user 65532 in the container
-        tmp_path.chmod(0o755)
+        config = kube.kubeconfig(tmp_path / "kubeconfig").read_text()
+        # A volume rather than a bind mount: the engine may not share this filesystem (a CI job in
+        # a container that talks to the host's engine through its socket).
+        volume = _docker("volume", "create").stdout.strip()
+        subprocess.run(
+            ["docker", "run", "--rm", "--interactive", "--network", "none", "--user", "0",
+             "--volume", f"{volume}:/kube", "--entrypoint", "/venv/bin/python3", images["enricher"],
+             "-c", "import os, sys; open('/kube/config', 'w').write(sys.stdin.read());"
+                   " os.chmod('/kube/config', 0o644)"],
+            input=config, capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
         port, metrics = free_port(), free_port()
         # The host's network, so that the API server on this host's loopback is the container's:
         # nothing leaves 127.0.0.1.
         container_id = _docker(
             "run", "--detach", *HARDENED, "--user", USER, "--network", "host",
-            "--volume", f"{config}:/etc/kube/config:ro", "--env", "KUBECONFIG=/etc/kube/config",
+            "--volume", f"{volume}:/etc/kube:ro", "--env", "KUBECONFIG=/etc/kube/config",
             "--env", "HONEYPODS_HOST=127.0.0.1", "--env", "HONEYPODS_METRICS_HOST=127.0.0.1",
             "--env", f"HONEYPODS_METRICS_PORT={metrics}",
             "--env", f"HONEYPODS_ENRICHER_PORT={port}",
@@ -463,3 +471,4 @@ def test_enricher_image_attributes_a_contact_from_a_kubeconfig(
             assert enriched["source"]["kubernetes"]["pod"]["name"] == "api-0"
         finally:
             _docker("rm", "--force", container_id, check=False)
+            _docker("volume", "rm", "--force", volume, check=False)
