@@ -127,7 +127,9 @@ class DecoyProcess:
         )
 
     def lines(self) -> list[str]:
-        return self.out.read_text(errors="strict").splitlines()
+        """The complete lines so far: a reader can catch the decoy in the middle of a write."""
+        text = self.out.read_text(errors="strict")
+        return text[: text.rfind("\n") + 1].splitlines()
 
     def events(self) -> list[dict[str, Any]]:
         """Every stdout line, parsed and validated (each line once)."""
