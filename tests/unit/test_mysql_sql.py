@@ -331,3 +331,12 @@ def test_keys_agree_across_describe_show_index_and_show_create() -> None:
             statistics = "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
             stats = _rows_in(s, statistics + where)
             assert {(r[2], r[4]) for r in index} == set(stats)
+
+
+def test_com_refresh_is_flush_and_the_account_has_reload() -> None:
+    from honeypods.mysql.codec import Command
+    from honeypods.mysql.codec.constants import Com
+    from honeypods.mysql.commands import Commands
+
+    reply = Commands(_session(), 0).answer(Command(Com.COM_REFRESH, b"\x01")).reply
+    assert reply == Ok()
