@@ -5,6 +5,10 @@ other byte is answered as plain HTTP with its 497 page. The decoy does the same,
 on a transport that has already read data, which asyncio's public ``start_tls`` cannot do; the
 TLS layer comes from ``core.asyncio_shim.start_server_tls`` instead.
 
+The context is nginx's (``make_ssl_context``): its ciphers and versions, its ALPN list and
+refusal, its session timeout (through ``core.ssl_shim``); a failed handshake gets OpenSSL's alert
+before the close, as from nginx (``core.asyncio_shim.ServerTlsProtocol``).
+
 Every handshake, completed or not, is one ``web.tls`` event. The certificate is one from files
 (a Secret in the chart) or a fresh self-signed one like Debian's snakeoil, made by ``core.tls``.
 """
