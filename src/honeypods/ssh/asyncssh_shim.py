@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -168,6 +169,8 @@ class Template:
 
 # -- asyncssh's connection --------------------------------------------------------------------------
 
+# Twice the largest session key need of the persona's ciphers (chacha20-poly1305's 512 bits).
+_DH_EXPONENT_BITS: Final = 1024
 # RFC 3526's groups by size, which sshd falls back to (moduli.fallback_size).
 _FALLBACK: Final = {size: (g, p) for size, g, p in kex_dh._dh_gex_groups}
 
@@ -189,6 +192,17 @@ class _PersonaGex(kex_dh._KexDHGex):
         self._init_group(g, p)
         self._gex_data += MPInt(p) + MPInt(g)
         self.send_packet(self._group_type, MPInt(p), MPInt(g))
+
+    def _compute_server_shared(self) -> bytes:
+        # asyncssh's DH has OpenSSL check the group's primes on every exchange: 1 s of CPU at
+        # 2048 bits, 100 s at 8192. sshd trusts its moduli file, checks e (dh_pub_is_valid) and
+        # draws a short exponent (dh_gen_key: twice the session key bits, at least 512).
+        p = self._p
+        if not 1 < self._e < p - 1:
+            raise asyncssh.ProtocolError("Kex DH e out of range")
+        x = secrets.randbits(min(_DH_EXPONENT_BITS, p.bit_length() - 1)) | 2
+        self._f = pow(self._g, x, p)
+        return MPInt(pow(self._e, x, p))
 
     _packet_handlers = dict(kex_dh._KexDHGex._packet_handlers)  # noqa: RUF012 - asyncssh's table
     del _packet_handlers[kex_dh.MSG_KEX_DH_GEX_REQUEST_OLD]
