@@ -2,7 +2,8 @@
 
 Verified on asyncssh 2.21.0, 2.21.1, 2.22.0, 2.23.1, 2.24.0 and 2.24.1 (2.20 sends its own text
 for a refused TUN open); tests/unit/test_shim_asyncssh.py fails naming any name or signature used
-here that changed. The policy (``policy.Lure``) decides, this module acts; nothing else in the
+here that changed. The service request and group exchange
+hooks (``_hp_process_service_request``, ``_PersonaGex``) are verified on 2.24.1 so far. The policy (``policy.Lure``) decides, this module acts; nothing else in the
 package imports an asyncssh submodule or an underscore name. Each part, and the upstream change
 that would make it unnecessary:
 
