@@ -14,6 +14,7 @@ mkdir -p "$tools/bin"
 apt_packages=(
   python3 python3-venv python3-dev gcc make git ca-certificates curl unzip iproute2 iputils-ping procps
   nmap mariadb-client openssh-client hydra sshpass nginx-light
+  openssh-server  # bench/ssh.py times the real sshd; the DH group exchange test reads its moduli
   prometheus prometheus-alertmanager
   docker.io mmdebstrap
   libnettle8  # asyncssh's umac MACs, which the SSH persona offers; the ssh image needs it too

@@ -1,4 +1,5 @@
-"""The SSH lure against the clients and scanners attackers use: OpenSSH, asyncssh, hydra, nmap."""
+"""The SSH lure against the clients and scanners attackers use: OpenSSH, asyncssh, paramiko, hydra,
+nmap."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import asyncio
 import re
 import subprocess
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import asyncssh
+import paramiko
+import paramiko.kex_gex
 import pytest
 from tests.conftest import DecoyProcess, free_port, require_tool
 
@@ -276,3 +280,107 @@ def test_keyboard_interactive_through_openssh(decoy_process: Any) -> None:
     (login,) = _logins(proc, 1)
     assert login["ssh"]["auth_method"] == "keyboard-interactive"
     assert login["ssh"]["password"] == "hunter2"
+
+
+def _paramiko_transport(port: int, **kwargs: Any) -> paramiko.Transport:
+    transport = paramiko.Transport(("127.0.0.1", port), **kwargs)
+    transport.start_client(timeout=30)
+    return transport
+
+
+def test_paramiko_gets_every_try_up_to_max_auth_tries(decoy_process: Any) -> None:
+    # paramiko sends a new ssh-userauth service request before each password, as sshd allows.
+    proc, port = _start(decoy_process)
+    passwords = [f"guess{n}" for n in range(6)]
+    transport = _paramiko_transport(port)
+    try:
+        for password in passwords[:5]:
+            with pytest.raises(paramiko.AuthenticationException):
+                transport.auth_password("admin", password, fallback=False)
+        # The sixth failure is sshd's DISCONNECT, not a FAILURE.
+        with pytest.raises(paramiko.SSHException):
+            transport.auth_password("admin", passwords[5], fallback=False)
+    finally:
+        transport.close()
+    logins = _logins(proc, 6)
+    assert [e["ssh"]["password"] for e in logins] == passwords
+    assert [e["ssh"]["attempt"] for e in logins] == [1, 2, 3, 4, 5, 6]
+    assert all(e["ssh"]["client_version"].startswith("SSH-2.0-paramiko_") for e in logins)
+    proc.wait_for(lambda docs: any(d["event"]["action"] == "ssh.disconnect" for d in docs))
+    disconnect = proc.of("ssh.disconnect")[0]["ssh"]
+    assert disconnect["disconnect_reason"] == "Too many authentication failures"
+
+
+GEX = "diffie-hellman-group-exchange-sha256"
+
+
+@pytest.mark.parametrize(
+    ("bits", "size"),
+    [
+        ((1024, 1024, 8192), 2048),
+        ((2048, 2048, 8192), 2048),
+        ((2048, 3000, 8192), 3072),
+        ((2048, 4096, 8192), 4096),
+        ((2048, 5000, 8192), 6144),
+        ((2048, 7000, 7000), 6144),
+        ((2048, 8192, 8192), 8192),
+    ],
+)
+def test_paramiko_group_exchange_gets_sshds_group(
+    decoy_process: Any, monkeypatch: pytest.MonkeyPatch, bits: tuple[int, int, int], size: int
+) -> None:
+    proc, port = _start(decoy_process)
+    gex = paramiko.kex_gex.KexGexSHA256
+    for name, value in zip(("min_bits", "preferred_bits", "max_bits"), bits, strict=True):
+        monkeypatch.setattr(gex, name, value)
+    # paramiko drops its kex state when done: note the group it was sent on the way.
+    groups: list[int] = []
+    parse = gex._parse_kexdh_gex_group
+
+    def noted(self: Any, m: Any) -> None:
+        parse(self, m)
+        groups.append(self.p)
+
+    monkeypatch.setattr(gex, "_parse_kexdh_gex_group", noted)
+    others = [k for k in paramiko.Transport._preferred_kex if k != GEX]
+    transport = _paramiko_transport(port, disabled_algorithms={"kex": others})
+    try:
+        with pytest.raises(paramiko.AuthenticationException):
+            transport.auth_password("root", "x", fallback=False)
+    finally:
+        transport.close()
+    (p,) = groups
+    assert p.bit_length() == size
+    shipped = resources.files("honeypods.ssh").joinpath("moduli").read_text()
+    assert f"{p:X}" in shipped
+    proc.wait_for(lambda docs: any(d["event"]["action"] == "ssh.kex" for d in docs))
+    assert proc.of("ssh.kex")[0]["ssh"]["kex_algorithm"] == GEX
+
+
+def test_group_exchange_below_2048_bits_is_refused(decoy_process: Any, monkeypatch: Any) -> None:
+    proc, port = _start(decoy_process)
+    for name in ("min_bits", "preferred_bits", "max_bits"):
+        monkeypatch.setattr(paramiko.kex_gex.KexGexSHA256, name, 1024)
+    others = [k for k in paramiko.Transport._preferred_kex if k != GEX]
+    # sshd closes without a DISCONNECT: paramiko reads the end of the stream.
+    with pytest.raises(EOFError):
+        _paramiko_transport(port, disabled_algorithms={"kex": others}).close()
+    proc.wait_for(lambda docs: any(d["event"]["action"] == "ssh.disconnect" for d in docs))
+    assert proc.of("ssh.disconnect")[0]["ssh"]["disconnect_reason"] == "DH GEX group out of range"
+
+
+def test_openssh_group_exchange_requests_and_gets_a_large_group(decoy_process: Any) -> None:
+    ssh, sshpass = require_tool("ssh"), require_tool("sshpass")
+    proc, port = _start(decoy_process)
+    for cipher, wanted in (("aes128-ctr", 3072), ("aes256-ctr", 8192)):
+        result = subprocess.run(
+            [sshpass, "-p", "x", ssh, "-vvv", *SSH_OPTS, "-o", "PubkeyAuthentication=no",
+             "-o", f"KexAlgorithms={GEX}", "-c", cipher, "-m", "umac-64@openssh.com",
+             "-p", str(port), "probe@127.0.0.1", "true"],
+            capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+        # The client checks the group against its request (min 2048) before going on.
+        assert f"SSH2_MSG_KEX_DH_GEX_REQUEST(2048<{wanted}<8192) sent".encode() in result.stderr
+        assert b"SSH2_MSG_KEX_DH_GEX_GROUP received" in result.stderr
+        assert b"Permission denied" in result.stderr, result.stderr[-500:]
+    _logins(proc, 2)

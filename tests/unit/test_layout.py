@@ -36,6 +36,8 @@ SANS_IO = (
     "mysql/passwords.py",
     "ssh/persona.py",
     "ssh/wire.py",
+    "ssh/moduli.py",
+    "ssh/timing.py",
     "enricher/pods.py",
     "enricher/history.py",
     "enricher/lines.py",

@@ -51,6 +51,14 @@ FUNCTIONS = [
     ("asyncssh.packet", "NameList", "(value)", "Template, send_userauth_failure"),
     ("asyncssh.packet", "String", "(value)", "the empty IGNORE send_packet drops"),
     ("asyncssh.packet", "UInt32", "(value)", "Template"),
+    ("asyncssh.packet", "MPInt", "(value)", "_PersonaGex"),
+    (
+        "asyncssh.kex_dh",
+        "_KexDHGex",
+        None,
+        "_PersonaGex's base, swapped in by choose_server_host_key",
+    ),
+    ("asyncssh.kex_dh", "_dh_gex_groups", None, "_FALLBACK (RFC 3526 groups by size)"),
     ("asyncssh.packet", "Boolean", "(value)", "Template, send_userauth_failure"),
     ("asyncssh.packet", "SSHPacket", "(packet)", "_hp_process_disconnect"),
     ("asyncssh.packet", "PacketDecodeError", None, "_hp_process_disconnect"),
@@ -103,6 +111,7 @@ METHODS = [
     ("choose_server_host_key", "(self, peer_host_key_algs)", False, "overrides"),
     ("send_newkeys", "(self, k, h)", False, "overrides"),
     ("_process_disconnect", "(self, _pkttype, _pktid, packet)", False, "calls"),
+    ("_process_service_request", "(self, _pkttype, _pktid, packet)", False, "calls"),
     ("_finish_userauth", "(self, begin_auth, method, packet)", True, "overrides"),
     ("send_userauth_failure", "(self, partial_success)", False, "overrides"),
     ("validate_public_key", "(self, username, key_data, msg, signature)", True, "overrides"),
@@ -136,6 +145,39 @@ def test_disconnect_handler_is_in_the_class_dispatch_table() -> None:
         "_packet_handlers[MSG_DISCONNECT] is no longer _process_disconnect; "
         "LureConnection._hp_process_disconnect replaces that entry"
     )
+
+
+def test_service_request_handler_is_in_the_class_dispatch_table() -> None:
+    from asyncssh.constants import MSG_SERVICE_REQUEST
+
+    assert SERVER._packet_handlers.get(MSG_SERVICE_REQUEST) is SERVER._process_service_request, (
+        "_packet_handlers[MSG_SERVICE_REQUEST] is no longer _process_service_request; "
+        "LureConnection._hp_process_service_request replaces that entry"
+    )
+
+
+def test_group_exchange_internals_persona_gex_relies_on() -> None:
+    from asyncssh import kex_dh
+
+    gex = kex_dh._KexDHGex
+    table = gex._packet_handlers
+    for name in ("MSG_KEX_DH_GEX_REQUEST", "MSG_KEX_DH_GEX_REQUEST_OLD"):
+        assert getattr(kex_dh, name) in table, f"_KexDHGex no longer handles {name}"
+    for name, shape in (
+        ("_init_group", "(self, g, p)"),
+        ("_compute_server_shared", "(self)"),
+        ("send_packet", "(self, pkttype, *args)"),
+    ):
+        assert _shape(getattr(gex, name)) == shape, f"_KexDHGex.{name} is not {shape}"
+    source = inspect.getsource(gex) + inspect.getsource(kex_dh._KexDHBase)
+    for needle in ("self._gex_data", "self._group_type", "self._e", "self._f", "self._conn"):
+        assert needle in source, f"_KexDHGex no longer uses {needle} (_PersonaGex sets it)"
+    # get_kex makes the handler just before choose_server_host_key, where the class is swapped.
+    kexinit = inspect.getsource(SERVER._process_kexinit)
+    assert kexinit.index("get_kex(") < kexinit.index("choose_server_host_key("), (
+        "_process_kexinit no longer makes the kex handler before choosing the host key"
+    )
+    assert {size for size, _g, _p in kex_dh._dh_gex_groups} >= {2048, 4096, 8192}
 
 
 def test_construct_builds_options_from_an_async_task() -> None:
@@ -196,6 +238,9 @@ INSTANCE_ATTRIBUTES = {
     "_client_kexinit": bytes,
     "_username": str,
     "_auth": type(None),
+    "_recv_encryption": type(None),
+    "_auth_in_progress": bool,
+    "_auth_complete": bool,
 }
 
 

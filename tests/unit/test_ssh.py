@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import random
 import struct
 from collections.abc import AsyncIterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from tests.conftest import Captured
 
 from honeypods.core.guard import Limits, Running
 from honeypods.core.settings import ConfigError, load
-from honeypods.ssh import asyncssh_shim, wire
+from honeypods.ssh import asyncssh_shim, moduli, timing, wire
 from honeypods.ssh import persona as ssh_persona
 from honeypods.ssh import server as ssh
 from honeypods.ssh.config import SshConfig
@@ -387,3 +389,159 @@ def test_version_numbers_of_any_length_are_read_as_sscanf_reads_them(
     assert got is not None
     line, _rest, bad = got
     assert wire.check_identification(line, bad)[0] == answer
+
+
+# -- DH group exchange: sshd's moduli and selection rule -------------------------------------------
+
+
+def _bundled_groups() -> list[moduli.Group]:
+    return moduli.parse(resources.files("honeypods.ssh").joinpath("moduli").read_text())
+
+
+def test_the_bundled_moduli_hold_every_size_sshd_offers() -> None:
+    groups = _bundled_groups()
+    assert {g.size for g in groups} == {2048, 3072, 4096, 6144, 7680, 8192}
+    assert all(g.p.bit_length() == g.size and g.p % 2 == 1 for g in groups)
+
+
+@pytest.mark.parametrize(
+    ("request_", "size"),
+    [
+        ((1024, 1024, 8192), 2048),  # never below DH_GRP_MIN, whatever the client asks
+        ((1024, 2048, 8192), 2048),
+        ((2048, 2049, 8192), 3072),  # the smallest size not below the wanted one
+        ((2048, 3072, 8192), 3072),
+        ((2048, 5000, 8192), 6144),
+        ((2048, 7000, 7000), 6144),  # none above it within max: the largest below
+        ((2048, 8192, 8192), 8192),
+        ((2048, 9000, 16384), 8192),  # clamped to DH_GRP_MAX
+        ((2100, 2200, 2500), 2048),  # nothing in range: RFC 3526's group 14 by max
+        ((4000, 4050, 4090), 4096),  # nothing in range: group 16 by max
+    ],
+)
+def test_group_exchange_picks_as_sshd_does(request_: tuple[int, int, int], size: int) -> None:
+    groups = _bundled_groups()
+    seen = set()
+    for pick in range(16):
+        choice = moduli.answer(groups, *request_, lambda n, pick=pick: pick % n)
+        assert choice is not None
+        got = choice if isinstance(choice, int) else choice.size
+        assert got == size
+        if not isinstance(choice, int):
+            seen.add(choice.p)
+    # Uniform among the file's groups of that size, not always the first.
+    assert len(seen) in (0, 16)
+
+
+@pytest.mark.parametrize(
+    "request_", [(1024, 1024, 1024), (3072, 2048, 8192), (2048, 4096, 3072), (8192, 4096, 2048)]
+)
+def test_group_exchange_requests_sshd_refuses(request_: tuple[int, int, int]) -> None:
+    assert moduli.answer(_bundled_groups(), *request_, lambda n: 0) is None
+
+
+def test_moduli_lines_sshd_would_skip_are_skipped() -> None:
+    (good,) = _bundled_groups()[:1]
+    line = f"20220714110357 2 6 100 2047 {good.g:x} {good.p:X}"
+    bad = [
+        line.replace(" 2 6 ", " 4 6 ", 1),  # not a safe prime
+        line.replace(" 2 6 ", " 2 1 ", 1),  # sieved only (composite flag)
+        line.replace(" 100 ", " 0 ", 1),  # never tried
+        line.replace(" 2047 ", " 2048 ", 1),  # size that is not the modulus'
+        line + " extra",
+        "garbage",
+    ]
+    assert moduli.parse("\n".join(["# comment", *bad, line])) == [good]
+
+
+# -- failure timing: the model, and what the lure waits by it --------------------------------------
+
+
+def test_minimum_time_doubles_the_user_delay_past_the_elapsed_time() -> None:
+    assert timing.minimum_time(0.007, 0.0) == 0.007
+    assert timing.minimum_time(0.007, 0.007) == 0.007
+    assert timing.minimum_time(0.007, 0.008) == 0.014
+    # A 2.1 s PAM check with a 5.5 ms minimum is answered at 5.5 ms * 2^9.
+    assert timing.minimum_time(0.0055, 2.1) == pytest.approx(0.0055 * 512)
+
+
+def test_user_delay_is_sshds_5_to_9_ms_stable_per_user() -> None:
+    secret = b"s" * 16
+    delays = [timing.user_delay(secret, f"user{i}") for i in range(200)]
+    assert all(0.005 <= d < 0.005 + 2**32 / 1e12 for d in delays)
+    assert len(set(delays)) == 200
+    assert timing.user_delay(secret, "root") == timing.user_delay(secret, "root")
+    assert timing.user_delay(secret, "root") != timing.user_delay(b"t" * 16, "root")
+
+
+def test_pam_delay_is_libpams_per_second_variation_of_the_base() -> None:
+    start = 1_700_000_000
+    delays = [timing.pam_delay(2.0, start + s) for s in range(5000)]
+    assert all(1.0 <= d < 3.0 for d in delays)
+    # The mean of three uniform draws: most within +-20 %, the tails thin.
+    assert 0.75 < sum(1.6 <= d <= 2.4 for d in delays) / len(delays) < 0.9
+    assert timing.pam_delay(2.0, start) == timing.pam_delay(2.0, start)
+    assert timing.pam_delay(0.0, start) == 0.0
+
+
+class VirtualTime:
+    """The policy's clock and sleep: every wait is recorded and advances the clock by itself."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+async def _refused_waits(
+    host_key_dir: Path, password: str, **config: Any
+) -> tuple[list[float], Policy]:
+    vt = VirtualTime()
+    settings = SshConfig(port=0, host_key_dir=str(host_key_dir), **config)
+    policy = Policy(settings, clock=vt.clock, wall=lambda: 1_700_000_000.5, sleep=vt.sleep)
+    running = await ssh.start(settings, limits=Limits(), host="127.0.0.1", policy=policy)
+    try:
+        with pytest.raises(asyncssh.PermissionDenied):
+            await asyncssh.connect(
+                "127.0.0.1", _port(running), username="root", password=password,
+                known_hosts=None, client_keys=None, agent_path=None, preferred_auth="password",
+            )  # fmt: skip
+    finally:
+        await running.stop()
+    return vt.waits, policy
+
+
+async def test_an_empty_password_waits_no_pam_delay(host_key_dir: Path, captured: Captured) -> None:
+    waits, policy = await _refused_waits(host_key_dir, "")
+    # The connection's setup, the user's minimum for asyncssh's "none" and then for the empty
+    # password: nothing of PAM's 2 s.
+    d = policy.user_delay("root")
+    assert waits == [timing.SETUP_DELAY, d, d]
+    (login,) = captured.of("ssh.login")
+    assert login["ssh.password"] == ""
+
+
+async def test_a_listed_empty_password_is_still_refused(host_key_dir: Path) -> None:
+    waits, _policy = await _refused_waits(host_key_dir, "", accept=("root:",))
+    assert len(waits) == 3
+
+
+async def test_a_wrong_password_waits_pam_then_the_doubled_minimum(host_key_dir: Path) -> None:
+    waits, policy = await _refused_waits(host_key_dir, "wrong")
+    pam = timing.pam_delay(2.0, 1_700_000_000)
+    d = policy.user_delay("root")
+    setup, none, first, rest = waits
+    assert (setup, none, first) == (timing.SETUP_DELAY, d, pam)
+    # Answered at the user's minimum doubled past PAM's time: d * 2^k, not PAM's time itself.
+    answer = first + rest
+    assert answer == pytest.approx(timing.minimum_time(d, pam))
+    k = round(math.log2(answer / d))
+    assert answer == pytest.approx(d * 2**k)
+    assert d * 2 ** (k - 1) < pam <= answer

@@ -2,15 +2,17 @@
 
 Verified on asyncssh 2.21.0, 2.21.1, 2.22.0, 2.23.1, 2.24.0 and 2.24.1 (2.20 sends its own text
 for a refused TUN open); tests/unit/test_shim_asyncssh.py fails naming any name or signature used
-here that changed. The policy (``policy.Lure``) decides, this module acts; nothing else in the
+here that changed. The service request and group exchange
+hooks (``_hp_process_service_request``, ``_PersonaGex``) are verified on 2.24.1 so far. The policy (``policy.Lure``) decides, this module acts; nothing else in the
 package imports an asyncssh submodule or an underscore name. Each part, and the upstream change
 that would make it unnecessary:
 
-* ``Gate`` writes sshd's identification at accept, reads the client's as sshd does (8192 bytes;
-  asyncssh hangs up after RFC 4253's 255), sends a KEXINIT built once (``Template``), and only
-  then makes a ``LureConnection`` in the state ``_recv_version`` and ``_send_kexinit`` leave
-  (``resume``), so banner grabs cost no SSH state. Upstream: starting a server connection from an
-  identification line read elsewhere, with a pre-built KEXINIT.
+* ``LureConnection.resume`` takes over from ``gate.Gate``, which writes sshd's identification at
+  accept, reads the client's as sshd does (8192 bytes; asyncssh hangs up after RFC 4253's 255)
+  and sends a KEXINIT built once (``Template``): the connection starts in the state
+  ``_recv_version`` and ``_send_kexinit`` leave, so banner grabs cost no SSH state. Upstream:
+  starting a server connection from an identification line read elsewhere, with a pre-built
+  KEXINIT.
 * ``LureConnection`` overrides, each saying why. Upstream: a per-request auth hook and a
   MaxAuthTries hook (``_finish_userauth``, ``send_userauth_failure``); a raw key blob hook
   (``validate_public_key``); the negotiated algorithms (``send_newkeys``,
@@ -19,7 +21,8 @@ that would make it unnecessary:
   (``_get_extra_kex_algs``, ``_send_ext_info``, ``send_packet``, ``_send_disconnect``,
   ``send_channel_open_failure``, ``_recv_pkthdr``); a DISCONNECT callback (``_packet_handlers``);
   no per-user config reload (``reload_config``); a server_factory per connection
-  (``_protocol_factory``). Close and success reach the policy through the public
+  (``_protocol_factory``); a service request and a DH group exchange hook
+  (``_packet_handlers``, ``_PersonaGex``). Close and success reach the policy through the public
   ``SSHServer.connection_lost`` and ``auth_completed``.
 * ``_LevelFirstLogger``, ``_log_packet``: asyncssh formats log arguments and describes packets
   before the level check. Upstream: checking the level first.
@@ -34,23 +37,24 @@ import asyncio
 import contextlib
 import logging
 import os
-import time
+import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import asyncssh
+from asyncssh import constants as msg
+from asyncssh import kex_dh
 from asyncssh.compression import get_compression_algs
-from asyncssh.constants import MSG_DISCONNECT, MSG_IGNORE, MSG_USERAUTH_FAILURE
 from asyncssh.encryption import get_encryption_algs
 from asyncssh.kex import expand_kex_algs, get_kex_algs
 from asyncssh.logging import SSHLogger
 from asyncssh.mac import get_mac_algs
-from asyncssh.packet import Boolean, NameList, PacketDecodeError, SSHPacket, String, UInt32
+from asyncssh.packet import Boolean, MPInt, NameList, PacketDecodeError, SSHPacket, String, UInt32
 from asyncssh.public_key import get_public_key_algs
 
 from honeypods.core import events
-from honeypods.ssh import persona, wire
+from honeypods.ssh import persona
 
 if TYPE_CHECKING:
     from honeypods.ssh.config import SshConfig
@@ -164,78 +168,46 @@ class Template:
         return payload, self.header + payload + noise[16:]
 
 
-# -- before asyncssh --------------------------------------------------------------------------------
-
-
-class Gate(asyncio.Protocol):
-    """The guard's inner protocol until the client's first binary packet arrives.
-
-    Args:
-        lure: the connection's policy, which admits it and judges its identification line.
-        template: the shared options and KEXINIT.
-    """
-
-    # One per unauthenticated connection, held open by the thousand: no per-instance dict.
-    __slots__ = ("buf", "kexinit", "kexinit_at", "line", "lure", "template", "transport")
-
-    def __init__(self, lure: Lure, template: Template) -> None:
-        self.lure = lure
-        self.template = template
-        self.transport: asyncio.Transport | None = None
-        self.buf = b""
-        # Set once a valid identification has been answered with KEXINIT.
-        self.line = b""
-        self.kexinit = b""
-        self.kexinit_at = 0.0
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        lure = self.lure
-        if not lure.admit():
-            return
-        self.transport = cast(asyncio.Transport, transport)
-        # sshd writes its identification string on accept, before reading anything.
-        self.transport.write(lure.policy.banner)
-
-    def data_received(self, data: bytes) -> None:
-        transport = self.transport
-        if transport is None:
-            return
-        if self.kexinit:
-            self._hand_over(transport, data)
-            return
-        buf = self.buf + data
-        got = wire.read_identification(buf)
-        if got is None:
-            self.buf = buf
-            return
-        self.buf = b""
-        line, rest, bad = got
-        if not self.lure.identified(line, bad, transport):
-            return
-        # sshd sends its KEXINIT as soon as the identification is read (kex_setup).
-        self.line = line
-        self.kexinit, packet = self.template.kexinit()
-        self.kexinit_at = time.monotonic()
-        transport.write(packet)
-        if rest:
-            self._hand_over(transport, rest)
-
-    def _hand_over(self, transport: asyncio.Transport, data: bytes) -> None:
-        conn = LureConnection(self.lure, self.template.options)
-        conn.connection_made(transport)
-        conn.resume(self.line, self.kexinit, self.kexinit_at)
-        # From here on asyncssh owns the bytes; the guard feeds it directly.
-        transport.set_protocol(conn)
-        conn.data_received(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        # Only reached before the hand-over; afterwards the guard talks to the connection.
-        self.lure.release()
-        if self.kexinit:
-            self.lure.kex_abandoned()
-
-
 # -- asyncssh's connection --------------------------------------------------------------------------
+
+# Twice the largest session key need of the persona's ciphers (chacha20-poly1305's 512 bits).
+_DH_EXPONENT_BITS: Final = 1024
+# RFC 3526's groups by size, which sshd falls back to (moduli.fallback_size).
+_FALLBACK: Final = {size: (g, p) for size, g, p in kex_dh._dh_gex_groups}
+
+
+class _PersonaGex(kex_dh._KexDHGex):
+    """Group exchange with sshd's choice of group (``Policy.dh_group``); asyncssh's goes down to
+    1024 bits. Like sshd 8.4 it leaves the old one-number request unhandled (UNIMPLEMENTED)."""
+
+    def _hp_process_request(self, _pkttype: int, _pktid: int, packet: SSHPacket) -> None:
+        if self._p:
+            raise asyncssh.ProtocolError("Kex DH group already requested")
+        self._gex_data = packet.get_remaining_payload()
+        minimum, wanted, maximum = packet.get_uint32(), packet.get_uint32(), packet.get_uint32()
+        packet.check_end()
+        choice = cast(LureConnection, self._conn).hp_lure.policy.dh_group(minimum, wanted, maximum)
+        if choice is None:
+            raise asyncssh.ProtocolError("DH GEX group out of range")  # sshd's log text
+        g, p = _FALLBACK[choice] if isinstance(choice, int) else (choice.g, choice.p)
+        self._init_group(g, p)
+        self._gex_data += MPInt(p) + MPInt(g)
+        self.send_packet(self._group_type, MPInt(p), MPInt(g))
+
+    def _compute_server_shared(self) -> bytes:
+        # asyncssh's DH has OpenSSL check the group's primes on every exchange: 1 s of CPU at
+        # 2048 bits, 100 s at 8192. sshd trusts its moduli file, checks e (dh_pub_is_valid) and
+        # draws a short exponent (dh_gen_key: twice the session key bits, at least 512).
+        p = self._p
+        if not 1 < self._e < p - 1:
+            raise asyncssh.ProtocolError("Kex DH e out of range")
+        x = secrets.randbits(min(_DH_EXPONENT_BITS, p.bit_length() - 1)) | 2
+        self._f = pow(self._g, x, p)
+        return MPInt(pow(self._e, x, p))
+
+    _packet_handlers = dict(kex_dh._KexDHGex._packet_handlers)  # noqa: RUF012 - asyncssh's table
+    del _packet_handlers[kex_dh.MSG_KEX_DH_GEX_REQUEST_OLD]
+    _packet_handlers[kex_dh.MSG_KEX_DH_GEX_REQUEST] = _hp_process_request
 
 
 class LureConnection(asyncssh.SSHServerConnection):
@@ -315,7 +287,7 @@ class LureConnection(asyncssh.SSHServerConnection):
     ) -> None:
         # asyncssh puts an empty IGNORE before every encrypted non-kex packet (a CBC countermeasure;
         # no CBC cipher is offered). sshd does not, and the extra packet shows in traffic sizes.
-        if pkttype == MSG_IGNORE and args == _EMPTY_IGNORE:
+        if pkttype == msg.MSG_IGNORE and args == _EMPTY_IGNORE:
             return
         super().send_packet(pkttype, *args, handler=handler)
 
@@ -338,6 +310,9 @@ class LureConnection(asyncssh.SSHServerConnection):
         super().send_channel_open_failure(send_chan, code, reason, "")
 
     def choose_server_host_key(self, peer_host_key_algs: Sequence[bytes]) -> bool:
+        # Called just after the kex handler is made: group exchange gets sshd's groups.
+        if type(self._kex) is kex_dh._KexDHGex:
+            self._kex.__class__ = _PersonaGex
         for alg in peer_host_key_algs:
             if alg in self._server_host_keys:
                 self.hp_host_key_alg = alg
@@ -366,7 +341,24 @@ class LureConnection(asyncssh.SSHServerConnection):
             self.hp_lure.note_disconnect(events.clip_text(reason), code, "client")
         self._process_disconnect(pkttype, pktid, packet)
 
-    _packet_handlers[MSG_DISCONNECT] = _hp_process_disconnect
+    _packet_handlers[msg.MSG_DISCONNECT] = _hp_process_disconnect
+
+    def _hp_process_service_request(self, pkttype: int, pktid: int, packet: SSHPacket) -> None:
+        # asyncssh takes one service request; sshd takes ssh-userauth until authenticated.
+        if not self._recv_encryption or self._auth_complete:
+            self._process_service_request(pkttype, pktid, packet)
+            return
+        service = packet.get_string()
+        packet.check_end()
+        text = self.hp_lure.service_request(service)
+        if text is not None:
+            self._hp_disconnect(text, "protocol_error")
+        elif self._auth_in_progress:
+            self.send_packet(msg.MSG_SERVICE_ACCEPT, String(service))
+        else:
+            self._process_service_request(pkttype, pktid, SSHPacket(String(service)))
+
+    _packet_handlers[msg.MSG_SERVICE_REQUEST] = _hp_process_service_request
 
     # -- authentication ----------------------------------------------------------------------------
 
@@ -384,7 +376,7 @@ class LureConnection(asyncssh.SSHServerConnection):
             return
         self._auth = None
         methods = NameList(self.hp_lure.policy.methods)
-        self.send_packet(MSG_USERAUTH_FAILURE, methods, Boolean(partial_success))
+        self.send_packet(msg.MSG_USERAUTH_FAILURE, methods, Boolean(partial_success))
 
     async def validate_public_key(
         self, username: str, key_data: bytes, msg: bytes, signature: bytes

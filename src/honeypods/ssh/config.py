@@ -48,8 +48,12 @@ class SshConfig:
     max_startups: str = "10:30:100"
     # Offer keyboard-interactive (PAM's "Password: " prompt), as KbdInteractiveAuthentication yes.
     keyboard_interactive: bool = False
-    # Seconds a failed password waits before the answer, as pam_unix does; 0 for none.
+    # pam_unix's fail delay in seconds, which PAM varies by 0.5-1.5 times; 0 for none. A failed
+    # password is answered after it, rounded up as sshd rounds (ssh/timing.py).
     password_fail_delay: float = 2.0
+    # sshd moduli file for DH group exchange (such as a host's /etc/ssh/moduli); empty uses the
+    # subset of Debian's that the package ships.
+    moduli_file: str = ""
 
     def listens(self) -> list[tuple[str, int]]:
         """(setting, port) for every port it binds."""
@@ -74,6 +78,8 @@ class SshConfig:
             parse_max_startups(self.max_startups)
         except ValueError as exc:
             raise ConfigError(f"HONEYPODS_SSH_MAX_STARTUPS={self.max_startups!r}: {exc}") from None
+        if self.moduli_file and not Path(self.moduli_file).is_file():
+            raise ConfigError(f"HONEYPODS_SSH_MODULI_FILE: no file {self.moduli_file}")
         if self.host_key_dir and not Path(self.host_key_dir).is_dir():
             raise ConfigError(f"HONEYPODS_SSH_HOST_KEY_DIR: no directory {self.host_key_dir}")
         for name in ("ssh_host_rsa_key", "ssh_host_ecdsa_key", "ssh_host_ed25519_key"):

@@ -112,6 +112,8 @@ DISC_PACKET_CORRUPT: Final = "Packet corrupt"
 # The largest packet length sshd reads; a longer one is answered with DISC_PACKET_CORRUPT.
 MAX_PACKET_LEN: Final = 256 * 1024  # PACKET_MAX_SIZE in packet.c
 DISC_CHANGE_OF_USER: Final = "Change of username or service not allowed: ({},{}) -> ({},{})"
+# A SERVICE_REQUEST for anything but ssh-userauth before authentication (auth2.c).
+DISC_BAD_SERVICE: Final = "bad service request {}"
 
 # Client software strings sshd hangs up on silently (compat.c SSH_BUG_PROBE / SSH_BUG_SCANNER).
 PROBE_PREFIX: Final = "Probe-"
@@ -121,10 +123,6 @@ SCANNER_MARK: Final = "SSH_Version_Mapper"
 # whose connect fails carries strerror's text instead.
 OPEN_FAILED: Final = "open failed"
 OPEN_CONNECT_REFUSED: Final = "Connection refused"
-
-# auth2.c user_specific_delay: a failed attempt answers no sooner than 5 ms plus 0-4.2 ms per user.
-MIN_FAIL_DELAY: Final = 0.005
-USER_FAIL_DELAY: Final = 0.0042
 
 # The keyboard-interactive prompt PAM's conversation sends through sshd.
 KBDINT_PROMPT: Final = "Password: "

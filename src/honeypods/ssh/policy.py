@@ -10,8 +10,9 @@ Rules this module keeps:
 2. Every authentication request that names a method is one ``ssh.login`` event, numbered from 1
    on its connection. By default every one is refused with sshd's limits: MaxStartups (a random
    early drop before the banner), LoginGraceTime (closed without a message), MaxAuthTries (a
-   DISCONNECT instead of the last failure) and the failure delays (auth2.c's per-user minimum, plus
-   pam_unix's for a password).
+   DISCONNECT instead of the last failure) and sshd's failure timing (``timing``: auth2.c's
+   per-user minimum rounded up by doubling, plus PAM's fail delay for a non-empty password).
+   ``ssh-userauth`` may be requested again before every try, as paramiko does.
 3. Listed credentials (``HONEYPODS_SSH_ACCEPT``) get in; their session channels are
    ``session.RefusingSession``. Forwarding requests are recorded and refused as sshd's refusals read.
 4. One ``ssh.disconnect`` per connection: the first reason noted is the one recorded.
@@ -21,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import random
-import secrets
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -30,54 +29,14 @@ import asyncssh
 
 from honeypods.core import events
 from honeypods.core.guard import Session
-from honeypods.ssh import persona, wire
-from honeypods.ssh.config import SshConfig, parse_max_startups
+from honeypods.ssh import persona, timing, wire
 from honeypods.ssh.session import RefusingSession
+from honeypods.ssh.sshd import Policy
+
+__all__ = ["Lure", "Policy"]
 
 # Methods asyncssh asks the SSHServer callbacks about; the others are refused by policy here.
 _LIBRARY_METHODS: Final = (b"password", b"publickey", b"keyboard-interactive")
-
-
-class Policy:
-    """What the decoy answers, shared by all its connections.
-
-    Args:
-        config: the decoy's settings.
-    """
-
-    def __init__(self, config: SshConfig) -> None:
-        self.config = config
-        self.accept = frozenset(tuple(c.split(":", 1)) for c in config.accept)
-        methods = (
-            persona.AUTH_METHODS_KBDINT if config.keyboard_interactive else persona.AUTH_METHODS
-        )
-        self.methods = tuple(m.encode("ascii") for m in methods)
-        self.start, self.rate, self.full = parse_max_startups(config.max_startups)
-        self.startups = 0
-        self.banner = config.server_version.encode("ascii") + b"\r\n"
-        self.timing_secret = secrets.token_bytes(16)
-
-    def drop_startup(self) -> bool:
-        """sshd's ``drop_connection``: random early drop between start and full."""
-        n = self.startups
-        if n < self.start:
-            return False
-        if n >= self.full or self.rate == 100:
-            return True
-        p = self.rate + (100 - self.rate) * (n - self.start) // (self.full - self.start)
-        return random.randrange(100) < p  # noqa: S311 - load shedding, not cryptography
-
-    def user_delay(self, user: str) -> float:
-        """auth2.c ``user_specific_delay``: a stable per-user minimum time for a failure."""
-        digest = hashlib.sha512(self.timing_secret + user.encode("utf-8", "replace")).digest()
-        return persona.MIN_FAIL_DELAY + (
-            int.from_bytes(digest[:4], "big") / 2**32 * persona.USER_FAIL_DELAY
-        )
-
-    def password_delay(self, user: str) -> float:
-        base = self.config.password_fail_delay
-        jitter = random.uniform(0.75, 1.25) if base else 0.0  # noqa: S311 - timing noise only
-        return self.user_delay(user) + base * jitter
 
 
 class Lure(asyncssh.SSHServer):
@@ -101,6 +60,7 @@ class Lure(asyncssh.SSHServer):
         "policy",
         "requests",
         "session",
+        "started",
         "user",
     )
 
@@ -116,6 +76,7 @@ class Lure(asyncssh.SSHServer):
         self.requests = 0
         self.failures = 0
         self.attempts = 0
+        self.started = 0.0
 
     # -- before key exchange: asked by the shim's gate ---------------------------------------------
 
@@ -263,13 +224,41 @@ class Lure(asyncssh.SSHServer):
             )
         self.method = method
         self.requests += 1
+        policy = self.policy
+        if self.requests == 1:
+            # sshd's per-connection setup (getpwnam, pam_start) before its timing starts.
+            await policy.sleep(timing.SETUP_DELAY)
+        self.started = policy.clock()
         if method not in _LIBRARY_METHODS:
             if method != b"none":
                 # hostbased, gssapi-*: off in sshd's defaults; a refused attempt all the same.
                 self._login(user, events.clip_text(method, 64), {}, success=False)
             # sshd answers no failure sooner than its per-user minimum (auth2.c), "none" included.
-            await asyncio.sleep(self.policy.user_delay(user))
+            await self._refused(user)
         return None
+
+    def service_request(self, service: bytes) -> str | None:
+        """auth2.c ``input_service_request``: ``ssh-userauth`` is accepted again and again until
+        the user is authenticated (paramiko asks before every try); any other service ends the
+        connection.
+
+        Returns:
+            The text of the DISCONNECT sshd sends, or None to accept.
+        """
+        if service == b"ssh-userauth":
+            return None
+        return persona.DISC_BAD_SERVICE.format(events.clip_text(service, 64))
+
+    async def _refused(self, user: str, pam: float = 0.0) -> None:
+        """Wait as sshd does before a refusal (``timing``): ``pam`` seconds of PAM first, then up
+        to the per-user minimum, doubled until it is past what the request took."""
+        policy = self.policy
+        if pam > 0:
+            await policy.sleep(pam)
+        elapsed = policy.clock() - self.started
+        answer = timing.minimum_time(policy.user_delay(user), elapsed)
+        if answer > elapsed:
+            await policy.sleep(answer - elapsed)
 
     def auth_failed(self) -> str | None:
         """auth2.c ``userauth_finish``: the first "none" is free; the MaxAuthTries-th failure is
@@ -295,7 +284,7 @@ class Lure(asyncssh.SSHServer):
             },
             success=False,
         )
-        await asyncio.sleep(self.policy.user_delay(user))
+        await self._refused(user)
         return False
 
     def _login(self, user: str, method: str, extra: dict[str, Any], *, success: bool) -> None:
@@ -344,12 +333,20 @@ class Lure(asyncssh.SSHServer):
         return await self._password(username, old_password, "password")
 
     async def _password(self, username: str, password: str, method: str) -> bool:
-        policy = self.policy
-        success = (username, password) in policy.accept
+        policy, prompt = self.policy, method == "keyboard-interactive"
+        # PermitEmptyPasswords no refuses an empty password before PAM, listed or not; the answer
+        # to PAM's prompt goes to PAM whatever it is.
+        success = (bool(password) or prompt) and (username, password) in policy.accept
         self._login(username, method, {"ssh.password": events.clip_text(password)}, success=success)
-        if not success:
-            await asyncio.sleep(policy.password_delay(username))
-        return success
+        if success:
+            return True
+        pam = timing.pam_delay(policy.config.password_fail_delay, int(policy.wall()))
+        if prompt:
+            # Answered in a later packet than the request: PAM's delay, outside auth2.c's minimum.
+            await policy.sleep(pam)
+        else:
+            await self._refused(username, pam if password else 0.0)
+        return False
 
     # -- after authentication ----------------------------------------------------------------------
 

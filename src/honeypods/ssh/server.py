@@ -3,7 +3,7 @@
 This module wires the parts to core's guard and events:
 
 * ``policy`` decides and records (``Policy`` for the decoy, ``Lure`` per connection);
-* ``asyncssh_shim`` puts it on the wire: the ``Gate`` before asyncssh, then ``LureConnection``;
+* ``gate.Gate`` answers the identification exchange; ``asyncssh_shim.LureConnection`` takes over;
 * ``session`` answers an accepted login's channels; ``wire`` reads client bytes; ``persona`` is
   the OpenSSH build impersonated.
 
@@ -30,6 +30,7 @@ from honeypods.core import events
 from honeypods.core.guard import Guard, Limits, Running, Session
 from honeypods.ssh import asyncssh_shim, persona
 from honeypods.ssh.config import SshConfig
+from honeypods.ssh.gate import Gate
 from honeypods.ssh.policy import Lure, Policy
 
 DECOY: Final = "ssh"
@@ -61,7 +62,14 @@ def _warn(message: str) -> None:
     events.emit("honeypods.warning", DECOY, {"error.message": message}, level="warning")
 
 
-async def start(config: SshConfig, *, limits: Limits, host: str, metrics_port: int = 0) -> Running:
+async def start(
+    config: SshConfig,
+    *,
+    limits: Limits,
+    host: str,
+    metrics_port: int = 0,
+    policy: Policy | None = None,
+) -> Running:
     """Start the SSH lure.
 
     Args:
@@ -69,6 +77,7 @@ async def start(config: SshConfig, *, limits: Limits, host: str, metrics_port: i
         limits: connection limits for its guard.
         host: address to bind.
         metrics_port: unused; part of every decoy's signature.
+        policy: the policy, when a caller brings its own clocks and sleep (tests).
     """
     del metrics_port
     loop = asyncio.get_running_loop()
@@ -87,11 +96,11 @@ async def start(config: SshConfig, *, limits: Limits, host: str, metrics_port: i
             + ", ".join(missing)
             + ": its algorithm lists differ from the real build's (umac needs libnettle)"
         )
-    policy = Policy(config)
+    policy = policy or Policy(config)
     template = asyncssh_shim.Template(await asyncssh_shim.build_options(config, keys))
 
-    def gate(session: Session) -> asyncssh_shim.Gate:
-        return asyncssh_shim.Gate(Lure(session, policy), template)
+    def gate(session: Session) -> Gate:
+        return Gate(Lure(session, policy), template)
 
     guard = Guard(DECOY, limits, RULE)
     factory: Callable[[], asyncio.Protocol] = guard.protocol_factory(gate)
