@@ -128,7 +128,7 @@ def test_curl_through_the_runner(decoy_process: Any) -> None:
     assert '<div id="root"></div>' in index.stdout
     login = curl("-d", "username=root&password=toor", f"http://127.0.0.1:{port}{LOGIN_PATH}")
     assert "< HTTP/1.1 401 Unauthorized" in login.stderr
-    assert login.stdout == '{"message": "Invalid username or password"}'
+    assert login.stdout == '{"message":"Invalid username or password"}'
     missing = curl(f"http://127.0.0.1:{port}/.git/config")
     assert "< HTTP/1.1 404 Not Found" in missing.stderr
     assert "<hr><center>nginx/1.22.1</center>" in missing.stdout
@@ -328,7 +328,7 @@ async def test_malformed_login_form_is_a_failed_login(decoy: WebConfig, captured
     )
     answer = await asyncio.to_thread(send_all, decoy.port, data)
     assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\n")
-    assert answer.endswith(b'\r\n\r\n{"message": "Invalid request body"}')
+    assert answer.endswith(b'\r\n\r\n{"message":"Invalid request body"}')
     await captured.wait_for(lambda ev: any(e["event.action"] == "session.closed" for e in ev))
     assert not captured.of("honeypods.error")
     (login,) = captured.of("web.login")
@@ -405,7 +405,7 @@ async def test_login_api_throttles_one_source_after_five_failures(
     heads = [a.split(b"\r\n\r\n", 1)[0] for a in answers]
     bodies = [a.split(b"\r\n\r\n", 1)[1] for a in answers]
     assert all(h.startswith(b"HTTP/1.1 401 Unauthorized\r\n") for h in heads[:5])
-    assert bodies[:5] == [b'{"message": "Invalid username or password"}'] * 5
+    assert bodies[:5] == [b'{"message":"Invalid username or password"}'] * 5
     for head, body in zip(heads[5:], bodies[5:], strict=True):
         assert head.startswith(b"HTTP/1.1 429 Too Many Requests\r\nServer: nginx/1.22.1\r\n")
         assert b"\r\nContent-Type: application/json\r\n" in head

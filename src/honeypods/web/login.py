@@ -76,7 +76,7 @@ def _pick(fields: Mapping[str, Any], keys: tuple[str, ...]) -> str:
 
 def message(text: str) -> bytes:
     """The API's error body."""
-    return json.dumps({"message": text}).encode("utf-8")
+    return json.dumps({"message": text}, separators=(",", ":")).encode("utf-8")
 
 
 class Throttle:
