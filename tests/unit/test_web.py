@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import tomllib
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -184,3 +186,14 @@ def test_generated_certificate_names() -> None:
     assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["10.0.0.7"]
     assert b"PRIVATE KEY" in key_pem
     assert cert.public_key().key_size == 2048  # type: ignore[union-attr]
+
+
+def test_every_file_of_the_site_ships_in_the_package() -> None:
+    # The image installs a wheel: a page that package-data misses is a 404 there only.
+    root = Path(__file__).parents[2]
+    with (root / "pyproject.toml").open("rb") as f:
+        globs = tomllib.load(f)["tool"]["setuptools"]["package-data"]["honeypods.web"]
+    pages = root / "src" / "honeypods" / "web"
+    shipped = {p for g in globs for p in pages.glob(g) if p.is_file()}
+    present = {p for p in (pages / "pages").rglob("*") if p.is_file()}
+    assert present == shipped
