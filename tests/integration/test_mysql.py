@@ -67,7 +67,7 @@ def test_pymysql_session_and_wrong_password(decoy: Callable[..., tuple[DecoyProc
         assert info.value.args[0] == 1064
         assert "near 'SELEC 1' at line 1" in info.value.args[1]
         with pytest.raises(pymysql.err.OperationalError) as info:
-            cur.execute("DELETE FROM users")
+            cur.execute("DELETE FROM mysql.user")
         assert info.value.args[0] == 1142
     conn.close()
     with pytest.raises(pymysql.err.OperationalError) as info:

@@ -239,7 +239,7 @@ def exchange(port: int, data: bytes, *, tls: bool = False) -> bytes:
 _NORMALISE = [
     (re.compile(rb"Date: [A-Za-z]{3}, \d\d [A-Za-z]{3} \d{4} \d\d:\d\d:\d\d GMT"), b"Date: *"),
     (re.compile(rb"Last-Modified: [^\r\n]*"), b"Last-Modified: *"),
-    (re.compile(rb'ETag: "[0-9a-f]+-[0-9a-f]+"'), b"ETag: *"),
+    (re.compile(rb'ETag: (W/)?"[0-9a-f]+-[0-9a-f]+"'), rb"ETag: \1*"),
     (re.compile(rb"(Location: https?://[^/:\r\n]+):\d+"), rb"\1:*"),
 ]
 

@@ -65,6 +65,15 @@ def test_ssl_protocol_takes_the_arguments_the_shim_passes() -> None:
         assert callable(getattr(sslproto.SSLProtocol, name, None)), f"SSLProtocol.{name} is gone"
 
 
+def test_ssl_protocol_still_has_what_the_alert_flush_overrides_and_calls() -> None:
+    for name in ("_on_handshake_complete", "_process_outgoing"):
+        assert callable(getattr(sslproto.SSLProtocol, name, None)), f"SSLProtocol.{name} is gone"
+    params = list(inspect.signature(sslproto.SSLProtocol._on_handshake_complete).parameters)
+    assert params == ["self", "handshake_exc"], f"_on_handshake_complete is now {params}"
+    source = inspect.getsource(sslproto.SSLProtocol._process_outgoing)
+    assert "self._outgoing.read()" in source, "_process_outgoing no longer drains _outgoing"
+
+
 # The protocol is never connected: its app transport is dropped unclosed, by design here.
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 async def test_ssl_protocol_keeps_its_ssl_object_in_sslobj() -> None:

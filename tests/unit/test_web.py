@@ -105,7 +105,7 @@ def test_client_side_routes_get_the_shell() -> None:
         assert not is_shell_route(path), path
     files = site_files(WebConfig())
     table = canned_table(files, "1.22.1")
-    assert table["/login"] is table["/index.html"] is table["/"]
+    assert table["/index.html"] is table["/"]
     assert LOGIN_PATH not in table
 
 

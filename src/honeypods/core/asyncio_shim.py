@@ -17,6 +17,10 @@ signature changes.
   (``_sslobj``) is where the SNI callback's object, version and cipher are found. Python 3.11 and
   later expose no public hook for either (an upstream ``start_tls`` taking initial data would make
   this unnecessary).
+* ``ServerTlsProtocol``: when a handshake fails, ``SSLProtocol._on_handshake_complete`` closes the
+  transport without sending what OpenSSL left in the outgoing BIO (``_outgoing``): the alert that
+  tells the client why. A server on OpenSSL (nginx) sends it, then closes; the subclass sends it
+  first (``_process_outgoing``).
 """
 
 from __future__ import annotations
@@ -56,6 +60,15 @@ class TlsCompatibleTransport(asyncio.Transport):
         self.abort()
 
 
+class ServerTlsProtocol(sslproto.SSLProtocol):
+    """``SSLProtocol`` that sends OpenSSL's alert before closing on a failed handshake."""
+
+    def _on_handshake_complete(self, handshake_exc: BaseException | None) -> None:
+        if handshake_exc is not None and self._transport is not None:
+            self._process_outgoing()  # type: ignore[attr-defined]
+        super()._on_handshake_complete(handshake_exc)
+
+
 def start_server_tls(
     transport: asyncio.Transport,
     app: asyncio.BaseProtocol,
@@ -70,7 +83,7 @@ def start_server_tls(
         does, or fails with the handshake's error.
     """
     loop = asyncio.get_running_loop()
-    proto = sslproto.SSLProtocol(
+    proto = ServerTlsProtocol(
         loop,
         app,
         context,

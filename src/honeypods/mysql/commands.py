@@ -49,7 +49,6 @@ COMMAND_NAMES: Final = {int(c): c.name for c in Com}
 # Commands this account lacks the privilege for, as SHOW GRANTS says; the error names it.
 _PRIVILEGED: Final[dict[int, str]] = {
     Com.COM_SHUTDOWN: "SHUTDOWN",
-    Com.COM_REFRESH: "RELOAD",
     Com.COM_DEBUG: "SUPER",
     Com.COM_BINLOG_DUMP: "REPLICATION SLAVE",
     Com.COM_BINLOG_DUMP_GTID: "REPLICATION SLAVE",
@@ -117,8 +116,8 @@ class Commands:
             return _QUIT if not logged else Answer(None, logged, None, True)
         if code == Com.COM_INIT_DB:
             reply = use_database(cmd.argument.decode("utf-8", "replace"), sql)
-        elif code == Com.COM_PING:
-            reply = Ok()
+        elif code in (Com.COM_PING, Com.COM_REFRESH):
+            reply = Ok()  # COM_REFRESH is FLUSH, and the account has RELOAD
         elif code == Com.COM_RESET_CONNECTION:
             sql.autocommit, sql.in_transaction = True, False
             self.statements.clear()

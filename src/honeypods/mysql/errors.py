@@ -93,6 +93,10 @@ def er_1044_db_access_denied(user: str, db: str) -> Err:
     return Err(1044, "42000", f"Access denied for user '{user[:48]}'@'%' to database '{db[:192]}'")
 
 
+def er_1007_db_exists(db: str) -> Err:
+    return Err(1007, "HY000", f"Can't create database '{db[:192]}'; database exists")
+
+
 ER_1046_NO_DB: Final = Err(1046, "3D000", "No database selected")
 
 
@@ -162,4 +166,9 @@ ER_1461_MAX_PREPARED_STMT: Final = Err(
     1461,
     "42000",
     "Can't create more than max_prepared_stmt_count statements (current value: 16382)",
+)
+ER_3948_LOCAL_INFILE_DISABLED: Final = Err(
+    3948,
+    "42000",
+    "Loading local data is disabled; this must be enabled on both the client and server sides",
 )

@@ -7,7 +7,8 @@ Rules this module keeps:
 
 * A plain GET or HEAD (HTTP/1.0 or later, no conditional or Range header) of a path the static
   handler serves a file for is answered from ``site.canned_table``: the same bytes the
-  application's answer would be written as, without the round trip.
+  application's answer would be written as, without the round trip. When nginx's gzip filter
+  would compress it (``http.gzip``), from ``compressed.gzip_table`` instead.
 * Every other request runs through the application under ``core.drive.Drive``, one ``Exchange``
   per request (uvicorn's ``RequestResponseCycle``): most handlers complete in their first step,
   so they cost no Task and no loop turn; one still waiting is in ``WebServer.drives`` until it
@@ -29,7 +30,7 @@ from honeypods.core.drive import Drive
 from honeypods.core.guard import Session
 from honeypods.web import aiohttp_shim
 from honeypods.web.app import failure, write_response
-from honeypods.web.http import ProtocolError, Request, make_error
+from honeypods.web.http import ProtocolError, Request, gzip, make_error
 from honeypods.web.shared import WebServer
 from honeypods.web.site import CONDITIONAL
 
@@ -48,6 +49,10 @@ def canned_answer(server: WebServer, req: Request, keep: bool) -> bytes | None:
         )
     if not plain:
         return None
+    if server.canned_gzip and wants_gzip(req):
+        variants = server.canned_gzip.get(req.path)
+        if variants is not None:
+            canned = variants[req.method == "HEAD"]
     data = (
         canned.before
         + server.clock.http_date_bytes(time.time())
@@ -56,6 +61,14 @@ def canned_answer(server: WebServer, req: Request, keep: bool) -> bytes | None:
     if req.method != "HEAD":
         data += canned.body
     return data
+
+
+def wants_gzip(req: Request) -> bool:
+    """Whether the request lets nginx's gzip filter compress its answer (once per head)."""
+    wants = req.memo.get("gzip")
+    if wants is None:
+        wants = req.memo["gzip"] = gzip.request_wants(req.version, req.headers)
+    return bool(wants)
 
 
 def refusal(server: WebServer, err: ProtocolError, req: Request | None) -> bytes:
@@ -194,5 +207,6 @@ class Exchange:
                 server=server.version,
                 date=server.clock.http_date(time.time()),
                 keep=self.keep,
+                gzip_ok=wants_gzip(self.req),
             )
         self.finish(self)

@@ -31,6 +31,7 @@ from honeypods.web.http import (
     CLOSING_STATUSES,
     Request,
     etag_matches,
+    gzip,
     make_error,
     make_head,
     parse_ranges,
@@ -197,6 +198,10 @@ def _range(request: web.Request, found: StaticFile) -> web.Response | None:
     value = request.headers.get("Range")
     if value is None or len(value) < 7 or value[:6].lower() != "bytes=":
         return None
+    if gzip.response_eligible(200, found.content_type, len(found.body)) and gzip.request_wants(
+        request.version, request.headers.items()
+    ):
+        return None  # the gzip filter drops the length first: no ranges of a compressed file
     if_range = request.headers.get("If-Range")
     if if_range is not None:
         if len(if_range) >= 2 and if_range.endswith('"'):
@@ -238,7 +243,13 @@ def failure(exc: BaseException | None) -> tuple[web.StreamResponse, bool]:
 
 
 def write_response(
-    req: Request, resp: web.StreamResponse, *, server: str, date: str, keep: bool
+    req: Request,
+    resp: web.StreamResponse,
+    *,
+    server: str,
+    date: str,
+    keep: bool,
+    gzip_ok: bool = False,
 ) -> tuple[int, bytes, bool, bool]:
     """A handler's response as nginx's bytes.
 
@@ -248,6 +259,7 @@ def write_response(
         server: the persona's version.
         date: the ``Date`` value.
         keep: whether the connection may stay open so far.
+        gzip_ok: the request lets nginx's gzip filter compress the answer.
 
     Returns:
         (status on the wire, bytes, keep-alive, whether the static handler discarded the body).
@@ -270,6 +282,7 @@ def write_response(
             head_only=head_only,
             extra=extra,
             http09=req.version < (1, 0),
+            gzip_ok=gzip_ok,
         )
         return wire_status(status), data, keep, continues
     status = resp.status
@@ -278,6 +291,12 @@ def write_response(
     if req.version < (1, 0):
         return status, body, False, continues
     out_headers = [(k, v) for k, v in headers.items() if k not in _INTERNAL]
+    if gzip_ok and gzip.response_eligible(status, headers.get("Content-Type", ""), len(body)):
+        out_headers = gzip.headers_for(out_headers, head_only=head_only)
+        head = make_head(status, out_headers, server=server, date=date, keepalive=keep)
+        if head_only:
+            return status, head, keep, continues
+        return status, head + gzip.chunked(gzip.compress(body)), keep, continues
     if status != 304:
         out_headers.append(("Content-Length", str(len(body))))
     head = make_head(status, out_headers, server=server, date=date, keepalive=keep)

@@ -5,6 +5,10 @@ other byte is answered as plain HTTP with its 497 page. The decoy does the same,
 on a transport that has already read data, which asyncio's public ``start_tls`` cannot do; the
 TLS layer comes from ``core.asyncio_shim.start_server_tls`` instead.
 
+The context is nginx's (``make_ssl_context``): its ciphers and versions, its ALPN list and
+refusal, its session timeout (through ``core.ssl_shim``); a failed handshake gets OpenSSL's alert
+before the close, as from nginx (``core.asyncio_shim.ServerTlsProtocol``).
+
 Every handshake, completed or not, is one ``web.tls`` event. The certificate is one from files
 (a Secret in the chart) or a fresh self-signed one like Debian's snakeoil, made by ``core.tls``.
 """
@@ -14,17 +18,23 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ssl
+import warnings
 from typing import Any, Final, cast
 
-from honeypods.core import asyncio_shim, events, tls
+from honeypods.core import asyncio_shim, events, ssl_shim, tls
 from honeypods.core.guard import Session
 from honeypods.core.transport import feed
 from honeypods.web.config import WebConfig
 from honeypods.web.connection import WebConnection
 from honeypods.web.shared import WebServer
 
-# Sent by nginx's ssl module with Debian's nginx.conf: TLS 1.2 and 1.3, its default cipher list.
+# nginx's default ssl_ciphers.
 NGINX_CIPHERS: Final = "HIGH:!aNULL:!MD5"
+# ngx_http_ssl_module's ALPN list without HTTP/2 (NGX_HTTP_ALPN_PROTOS), in its order of preference.
+NGINX_ALPN: Final = ("http/1.1", "http/1.0", "http/0.9")
+SESSION_TIMEOUT: Final = (
+    300  # nginx ssl_session_timeout 5m: sessions and the tickets' lifetime hint
+)
 HANDSHAKE_TIMEOUT: Final = 60.0  # nginx: the handshake runs under client_header_timeout
 
 
@@ -103,11 +113,17 @@ class TlsSniffer(asyncio.Protocol):
 def make_ssl_context(config: WebConfig, sni: dict[int, str]) -> ssl.SSLContext:
     """Server context with nginx's defaults; a stable certificate from files, or a fresh one."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # Debian's ssl_protocols lists TLSv1 and TLSv1.1 too. OpenSSL's security level then refuses
+    # them later in the handshake (an internal_error alert), not at the version (protocol_version).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
     ctx.set_ciphers(NGINX_CIPHERS)
     # ngx_ssl_create turns renegotiation off; Python leaves it to OpenSSL's default.
     ctx.options |= ssl.OP_NO_RENEGOTIATION
-    ctx.set_alpn_protocols(["http/1.1"])
+    # nginx's ALPN callback refuses a client that offers none of its protocols (a fatal alert).
+    ssl_shim.set_alpn_or_refuse(ctx, NGINX_ALPN)
+    ssl_shim.set_session_timeout(ctx, SESSION_TIMEOUT)
     if config.tls_cert and config.tls_key:
         ctx.load_cert_chain(config.tls_cert, config.tls_key)
     else:

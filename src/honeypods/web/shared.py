@@ -16,6 +16,7 @@ from aiohttp import web
 from honeypods.core.drive import Drive
 from honeypods.web import aiohttp_shim
 from honeypods.web.app import make_app
+from honeypods.web.compressed import gzip_table
 from honeypods.web.config import WebConfig
 from honeypods.web.http import Clock
 from honeypods.web.site import StaticFile, canned_table, site_files
@@ -50,6 +51,8 @@ class WebServer:
         self.handler = handler
         self.clock = Clock()
         self.canned = canned_table(files, self.version)
+        # The same answers compressed: (GET, HEAD) for each path nginx's gzip filter compresses.
+        self.canned_gzip = gzip_table(files, self.canned, self.version)
         self.sni: dict[int, str] = {}
         self.ssl_context: ssl.SSLContext | None = None
         # nginx client_header_timeout: seconds a request head may take to arrive.

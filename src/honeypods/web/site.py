@@ -171,8 +171,8 @@ class Canned:
 
 def canned_table(files: Mapping[str, StaticFile], version: str) -> dict[str, Canned]:
     """URI path -> canned answer, for every path the static handler serves a file for
-    (a directory with an index file included, as ngx_http_index_module maps it, and the
-    client-side routes' own paths, which try_files maps to the shell)."""
+    (a directory with an index file included, as ngx_http_index_module maps it). The client-side
+    routes go through the application: a browser loads one once, scanners hardly ever."""
     table: dict[str, Canned] = {}
     marker = "\x00"
     for name, found in files.items():
@@ -194,9 +194,4 @@ def canned_table(files: Mapping[str, StaticFile], version: str) -> dict[str, Can
         table[name] = canned
         if name.endswith("/index.html"):
             table[name[: -len("index.html")]] = canned
-    shell = table.get("/index.html")
-    if shell is not None:
-        for route in SHELL_ROUTES:
-            table.setdefault(f"/{route}", shell)
-            table.setdefault(f"/{route}/", shell)
     return table

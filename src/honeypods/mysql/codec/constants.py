@@ -101,6 +101,7 @@ class Com(enum.IntEnum):
 
 class FieldType(enum.IntEnum):
     MYSQL_TYPE_LONG = 0x03
+    MYSQL_TYPE_TIMESTAMP = 0x07
     MYSQL_TYPE_LONGLONG = 0x08
     MYSQL_TYPE_DATETIME = 0x0C
     MYSQL_TYPE_VARCHAR = 0x0F
@@ -118,6 +119,7 @@ class FieldFlag(enum.IntFlag):
     BLOB_FLAG = 16
     UNSIGNED_FLAG = 32
     BINARY_FLAG = 128
+    ENUM_FLAG = 256
     AUTO_INCREMENT_FLAG = 512
     NUM_FLAG = 32768
 

@@ -1,8 +1,9 @@
 """What the MySQL decoy answers after login: a persona of an empty database with easy access.
 
-The persona is a MySQL 8.0 replica whose account can read a few application schemas and nothing
-else: ``SHOW GRANTS`` says so, so every refusal (1142, 1044, 1227) is consistent with it. The
-schemas look worth stealing (users, payments, API keys) and every table is empty.
+The persona is a MySQL 8.0 primary whose account is an application's: it may read and write a
+few application schemas and nothing else; ``SHOW GRANTS`` says so, so every refusal (1142, 1044,
+1227) is consistent with it. Writes are acknowledged and never kept. The schemas look worth
+stealing (users, payments, API keys) and every table is empty (docs/mysql.md).
 
 Pure functions, no asyncio, nothing of ``honeypods.core``: the adapter passes a ``SqlSession``
 and gets a reply; the only state kept is the session's own (current database, autocommit,
@@ -10,7 +11,8 @@ transaction). Modules:
 
 * ``persona``: ``answer()``, the statement table, USE and the refused writes.
 * ``select``: SELECT; ``show``: SHOW, DESCRIBE, COM_FIELD_LIST.
-* ``variables``: system variables and SET; ``schema``: the data shown.
+* ``variables``: system variables and SET; ``schema``: the data shown; ``infoschema``:
+  information_schema's views, typed as MySQL 8.0 types them; ``write``: the acknowledged writes.
 * ``text``: comments, quotes, splitting; ``session``: ``SqlSession``.
 """
 

@@ -2,13 +2,13 @@
 
 There is no SQL engine: a handful of statement shapes are recognised by pattern, the ones clients
 send on connect and the ones attackers send to look around; anything else gets the error MySQL
-would give (1064 syntax, 1146 no such table, 1142 command denied). Every write is refused as an
-account with SELECT only is refused, so nothing an attacker sends changes what the next one sees.
+would give (1064 syntax, 1146 no such table, 1142 command denied). Every write is answered as an
+application's account may, acknowledged and never kept (``write``), so nothing an attacker sends
+changes what the next one sees.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -21,27 +21,23 @@ from honeypods.mysql.errors import (
     er_1049_bad_db,
     er_1064_parse,
     er_1094_no_such_thread,
-    er_1142_table_denied,
     er_1227_privilege,
 )
 from honeypods.mysql.sql.schema import SCHEMAS, SYSTEM_DATABASES
 from honeypods.mysql.sql.select import select
 from honeypods.mysql.sql.session import Handler, SqlSession
 from honeypods.mysql.sql.show import describe, show
-from honeypods.mysql.sql.text import NAME, VERB, normalise, unquote, unquoted
+from honeypods.mysql.sql.text import VERB, normalise, unquote, unquoted, version_id
 from honeypods.mysql.sql.variables import set_statement
+from honeypods.mysql.sql.write import HANDLERS as WRITES
 
 # Databases USE may choose besides the application schemas.
 _ALSO_USABLE: Final = ("information_schema", "performance_schema")
-_WRITE_TARGET: Final = re.compile(
-    rf"(?:into|from|table|tables|ignore|low_priority|quick|\A)\s*({NAME})(?:\s*\.\s*({NAME}))?",
-    re.I,
-)
 
 
 def answer(query: str, s: SqlSession) -> Ok | Err | ResultSet:
     """The reply to one COM_QUERY statement."""
-    text = normalise(query)
+    text = normalise(query, version_id(s.server_version))
     if not text:
         return ER_1065_EMPTY_QUERY
     semicolon = unquoted(text, ";")
@@ -99,31 +95,17 @@ def _end(_rest: str, s: SqlSession, _text: str) -> Ok:
     return Ok()
 
 
-def _write(verb: str) -> Handler:
-    """A statement that would change something, refused as SHOW GRANTS says it must be."""
-
-    def handler(rest: str, s: SqlSession, _text: str) -> Err:
-        low = rest.lower()
-        if re.match(r"(database|schema)\b", low):
-            name = rest.split()[1] if len(rest.split()) > 1 else ""
-            if not name or name.lower() == "if":
-                name = rest.rsplit(maxsplit=1)[-1]
-            return er_1044_db_access_denied(s.user, unquote(name))
-        if re.match(r"user\b", low) or verb in ("GRANT", "REVOKE"):
-            return er_1227_privilege("CREATE USER")
-        m = _WRITE_TARGET.search(rest)
-        table = unquote(m.group(2) or m.group(1)) if m else ""
-        return er_1142_table_denied(s.user, s.host, verb, table)
-
-    return handler
-
-
 def _kill(rest: str, _s: SqlSession, _text: str) -> Err:
     return er_1094_no_such_thread(rest.rsplit(maxsplit=1)[-1] if rest else "")
 
 
 def _needs(privilege: str) -> Handler:
     return lambda _rest, _s, _text: er_1227_privilege(privilege)
+
+
+def _rollback(rest: str, s: SqlSession, text: str) -> Ok:
+    # ROLLBACK TO [SAVEPOINT] x keeps the transaction open.
+    return Ok() if rest[:2].lower() == "to" else _end(rest, s, text)
 
 
 _HANDLERS: Final[Mapping[str, Handler]] = {
@@ -137,23 +119,13 @@ _HANDLERS: Final[Mapping[str, Handler]] = {
     "begin": _begin,
     "start": _begin,
     "commit": _end,
-    "rollback": _end,
-    "unlock": _ok,
+    "rollback": _rollback,
     "do": _ok,
-    "insert": _write("INSERT"),
-    "replace": _write("INSERT"),
-    "update": _write("UPDATE"),
-    "delete": _write("DELETE"),
-    "truncate": _write("DROP"),
-    "drop": _write("DROP"),
-    "alter": _write("ALTER"),
-    "create": _write("CREATE"),
-    "rename": _write("ALTER"),
-    "load": _write("INSERT"),
-    "lock": _write("LOCK TABLES"),
-    "grant": _write("GRANT"),
-    "revoke": _write("REVOKE"),
-    "flush": _needs("RELOAD"),
+    "savepoint": _ok,
+    "release": _ok,
+    "grant": _needs("CREATE USER"),
+    "revoke": _needs("CREATE USER"),
+    **WRITES,
     "kill": _kill,
     "shutdown": _needs("SHUTDOWN"),
 }

@@ -108,40 +108,42 @@ ENGINES: Final = (
 )
 
 
-INFO_TABLES: Final[Mapping[str, tuple[str, ...]]] = {
-    "schemata": (
-        "CATALOG_NAME",
-        "SCHEMA_NAME",
-        "DEFAULT_CHARACTER_SET_NAME",
-        "DEFAULT_COLLATION_NAME",
-    ),
-    "tables": ("TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "TABLE_TYPE", "ENGINE", "TABLE_ROWS"),
-    "columns": (
-        "TABLE_CATALOG",
-        "TABLE_SCHEMA",
-        "TABLE_NAME",
-        "COLUMN_NAME",
-        "ORDINAL_POSITION",
-        "COLUMN_TYPE",
-        "COLUMN_KEY",
-    ),
-}
+def indexes(cols: Sequence[tuple[str, str, str, str]]) -> list[tuple[str, int, str]]:
+    """(index name, non-unique, column) of a table's keys, as DESCRIBE's Key column implies them.
+
+    PRI is the PRIMARY KEY, UNI a UNIQUE KEY and MUL a plain KEY, each named after its column as
+    MySQL names an index made without a name.
+    """
+    out = [("PRIMARY", 0, c[0]) for c in cols if c[2] == "PRI"]
+    out += [(c[0], 0 if c[2] == "UNI" else 1, c[0]) for c in cols if c[2] in ("UNI", "MUL")]
+    return out
 
 
-def info_rows(table: str) -> list[tuple[str, ...]]:
-    """The rows of information_schema's SCHEMATA, TABLES or COLUMNS."""
-    if table == "schemata":
-        return [("def", d, "utf8mb4", "utf8mb4_0900_ai_ci") for d in VISIBLE_DATABASES]
-    if table == "tables":
-        return [
-            ("def", db, t, "BASE TABLE", "InnoDB", "0") for db, ts in SCHEMAS.items() for t in ts
-        ]
-    return [
-        ("def", db, t, c[0], str(i), c[1], c[2])
-        for db, ts in SCHEMAS.items()
-        for t, cols in ts.items()
-        for i, c in enumerate(cols, 1)
-    ]
+def create_table(table: str, cols: Sequence[tuple[str, str, str, str]]) -> str:
+    """SHOW CREATE TABLE's text: the columns, then the keys ``indexes`` names.
+
+    No AUTO_INCREMENT= option: MySQL prints it only once the counter has passed 1.
+    """
+    lines = []
+    for name, kind, key, extra in cols:
+        line = f"  `{name}` {kind}"
+        if key == "PRI":
+            line += " NOT NULL"
+        elif not kind.startswith("text"):
+            line += " DEFAULT NULL"
+        if extra:
+            line += " " + extra.upper()
+        lines.append(line)
+    for index, non_unique, column in indexes(cols):
+        if index == "PRIMARY":
+            lines.append(f"  PRIMARY KEY (`{column}`)")
+        else:
+            lines.append(f"  {'' if non_unique else 'UNIQUE '}KEY `{index}` (`{column}`)")
+    body = ",\n".join(lines)
+    return (
+        f"CREATE TABLE `{table}` (\n{body}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
+        "COLLATE=utf8mb4_0900_ai_ci"
+    )
 
 
 def column_of(c: tuple[str, str, str, str], db: str, table: str) -> Column:

@@ -21,21 +21,15 @@ from honeypods.mysql.errors import (
     er_1064_parse,
     er_1193_unknown_variable,
 )
-from honeypods.mysql.sql.schema import (
-    INFO_TABLES,
-    INT,
-    NUMERIC_FLAGS,
-    column_of,
-    info_rows,
-    text_column,
-)
+from honeypods.mysql.sql.infoschema import VIEWS, view_columns, view_rows
+from honeypods.mysql.sql.schema import INT, NUMERIC_FLAGS, column_of, text_column
 from honeypods.mysql.sql.session import SqlSession
 from honeypods.mysql.sql.show import table_of
 from honeypods.mysql.sql.text import NAME, QUALIFIED, split_top, unquote
 from honeypods.mysql.sql.variables import session_variables
 
 _FROM = re.compile(rf"\s+from\s+((?:{NAME})(?:\s*\.\s*(?:{NAME}))?)(.*)$", re.I | re.S)
-_WHERE_EQ = re.compile(r"""(\w+)\s*=\s*(['"])(.*?)\2""", re.S)
+_WHERE_EQ = re.compile(r"""(\w+)\s*=\s*(?:(['"])(.*?)\2|(database\s*\(\s*\)))""", re.S | re.I)
 _INTO_FILE = re.compile(r"\binto\s+(outfile|dumpfile)\b", re.I)
 _UNION = re.compile(r"\s+union(?:\s+all|\s+distinct)?\s+select\s+", re.I)
 _LIMIT = re.compile(r"\s+limit\s+(\d+)\s*$", re.I)
@@ -45,10 +39,19 @@ _INTEGER = re.compile(r"-?\d+")
 _SYSTEM_VARIABLE = re.compile(r"@@(?:(session|global|local)\.)?([a-z_0-9]+)")
 _CALL = re.compile(r"([a-z_]+)\s*\((.*)\)", re.S)
 _USER_VARIABLE = re.compile(r"@[a-z_0-9]+")
+# Select options before the list (a dump's /*!40001 SQL_NO_CACHE */ among them): no effect here.
+_OPTIONS = re.compile(
+    r"(?:(?:all|distinct|distinctrow|high_priority|straight_join|sql_small_result|sql_big_result"
+    r"|sql_buffer_result|sql_no_cache|sql_cache|sql_calc_found_rows)\s+)+",
+    re.I,
+)
 
 
 def select(rest: str, s: SqlSession, text: str) -> ResultSet | Err:
     """SELECT ..., with UNION of table-less selects."""
+    options = _OPTIONS.match(rest)
+    if options:
+        rest = rest[options.end() :]
     if _INTO_FILE.search(rest):
         # Without the FILE privilege MySQL answers INTO OUTFILE with an access-denied error.
         return er_1045_access_denied(s.user, "%", True)
@@ -167,14 +170,15 @@ def _select_from(exprs: str, ref: str, tail: str, s: SqlSession) -> ResultSet | 
     assert m is not None  # noqa: S101 - _FROM matched a name
     db = unquote(m.group(1)) if m.group(2) else (s.database or "")
     table = unquote(m.group(2) or m.group(1))
-    if db.lower() == "information_schema" and table.lower() in INFO_TABLES:
-        names = INFO_TABLES[table.lower()]
-        rows = info_rows(table.lower())
-        for col, _q, value in _WHERE_EQ.findall(tail):
+    if db.lower() == "information_schema" and table.upper() in VIEWS:
+        names = tuple(c[0] for c in VIEWS[table.upper()])
+        rows = view_rows(table.upper())
+        for col, _q, value, current in _WHERE_EQ.findall(tail):
             if col.upper() in names:
                 i = names.index(col.upper())
-                rows = [r for r in rows if r[i] == value]
-        all_cols = [text_column(n) for n in names]
+                wanted = s.database if current else value
+                rows = [r for r in rows if r[i] == wanted]
+        all_cols = list(view_columns(table.upper()))
     else:
         found = table_of(ref, s)
         if isinstance(found, Err):
@@ -199,6 +203,14 @@ def _select_from(exprs: str, ref: str, tail: str, s: SqlSession) -> ResultSet | 
         return ResultSet(tuple(all_cols), tuple(rows))
     chosen: list[int] = []
     for item in split_top(exprs):
+        if _CALL.fullmatch(item.lower()):
+            # A function of the columns (a dump's JSON_EXTRACT(HISTOGRAM, ...)): its value per row
+            # is not computed; it matters only where there are no rows.
+            names += (item,)
+            all_cols.append(text_column(item, 1024))
+            rows = [(*r, None) for r in rows]
+            chosen.append(len(names) - 1)
+            continue
         name = unquote(item.split(".")[-1].strip())
         lower = [n.lower() for n in names]
         if name.lower() not in lower:

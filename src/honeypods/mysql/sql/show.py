@@ -1,7 +1,7 @@
 """SHOW, DESCRIBE and COM_FIELD_LIST: what the persona says about its databases and tables.
 
 Rules this module keeps: everything listed comes from ``schema``; every refusal agrees with
-SHOW GRANTS (SELECT and SHOW VIEW on the application schemas, nothing else), so ``mysql``,
+SHOW GRANTS (an application's privileges on its schemas, RELOAD and PROCESS; see ``write``), so ``mysql``,
 ``sys`` and replication state are denied with the error and privilege a real server names.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from honeypods.mysql.codec.packets import Column, Ok, ResultSet
 from honeypods.mysql.errors import (
@@ -21,20 +22,22 @@ from honeypods.mysql.errors import (
     er_1146_no_table,
     er_1227_privilege,
 )
+from honeypods.mysql.sql.infoschema import VIEWS, typed_column, view_columns, view_rows
 from honeypods.mysql.sql.schema import (
     ENGINES,
-    INFO_TABLES,
     INT,
     NUMERIC_FLAGS,
     SCHEMAS,
     SYSTEM_DATABASES,
     VISIBLE_DATABASES,
     column_of,
+    create_table,
     text_column,
 )
 from honeypods.mysql.sql.session import SqlSession
 from honeypods.mysql.sql.text import QUALIFIED, filter_like, unquote
 from honeypods.mysql.sql.variables import session_variables, show_value
+from honeypods.mysql.sql.write import GLOBAL_PRIVILEGES, SCHEMA_PRIVILEGES
 
 
 def show(rest: str, s: SqlSession, _text: str) -> ResultSet | Err | Ok:
@@ -58,7 +61,7 @@ def show(rest: str, s: SqlSession, _text: str) -> ResultSet | Err | Ok:
             return er_1049_bad_db(db)
         names = sorted(SCHEMAS.get(db, {}))
         if db == "information_schema":
-            names = sorted(n.upper() for n in INFO_TABLES)
+            names = sorted(VIEWS)
         rows = filter_like([(n,) for n in names], rest)
         cols = [text_column(f"Tables_in_{db}")]
         if m.group(1):
@@ -84,8 +87,8 @@ def show(rest: str, s: SqlSession, _text: str) -> ResultSet | Err | Ok:
             rows = [r for r in rows if r[0].lower() == where.group(2).lower()]
         return ResultSet((text_column("Variable_name"), text_column("Value", 1024)), tuple(rows))
     if low.startswith("grants"):
-        grants = [f"GRANT USAGE ON *.* TO `{s.user}`@`%`"]
-        grants += [f"GRANT SELECT, SHOW VIEW ON `{db}`.* TO `{s.user}`@`%`" for db in SCHEMAS]
+        grants = [f"GRANT {GLOBAL_PRIVILEGES} ON *.* TO `{s.user}`@`%`"]
+        grants += [f"GRANT {SCHEMA_PRIVILEGES} ON `{db}`.* TO `{s.user}`@`%`" for db in SCHEMAS]
         col = text_column(f"Grants for {s.user}@%", 1024)
         return ResultSet((col,), tuple((g,) for g in grants))
     if re.match(r"(warnings|errors)\b", low):
@@ -131,12 +134,11 @@ def show(rest: str, s: SqlSession, _text: str) -> ResultSet | Err | Ok:
         if isinstance(found, Err):
             return found
         _db, table, tcols = found
-        body = ",\n".join(f"  `{c[0]}` {c[1]}" for c in tcols)
-        ddl = (
-            f"CREATE TABLE `{table}` (\n{body},\n  PRIMARY KEY (`{tcols[0][0]}`)\n) ENGINE=InnoDB "
-            "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"
-        )
+        ddl = create_table(table, tcols)
         return ResultSet((text_column("Table"), text_column("Create Table", 1024)), ((table, ddl),))
+    m = re.match(r"(?:extended )?(?:index|indexes|keys) (?:from|in) ", low)
+    if m:
+        return _show_index(rest[len(rest) - len(low) + m.end() :], s)
     if re.match(r"(master|slave|replica|binary|binlog)\b", low):
         return er_1227_privilege("SUPER, REPLICATION CLIENT")
     if re.match(r"(storage )?engines\b", low):
@@ -146,8 +148,9 @@ def show(rest: str, s: SqlSession, _text: str) -> ResultSet | Err | Ok:
         db = unquote(rest.rsplit(maxsplit=1)[-1])
         if db not in SCHEMAS:
             return er_1049_bad_db(db)
+        exists = "/*!32312 IF NOT EXISTS*/ " if " if not exists " in low else ""
         ddl = (
-            f"CREATE DATABASE `{db}` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE "
+            f"CREATE DATABASE {exists}`{db}` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE "
             "utf8mb4_0900_ai_ci */ /*!80016 DEFAULT ENCRYPTION='N' */"
         )
         return ResultSet(
@@ -156,28 +159,100 @@ def show(rest: str, s: SqlSession, _text: str) -> ResultSet | Err | Ok:
     if re.match(r"table status\b", low):
         if not s.database:
             return ER_1046_NO_DB
-        status_heads = (
-            "Name",
-            "Engine",
-            "Version",
-            "Row_format",
-            "Rows",
-            "Avg_row_length",
-            "Data_length",
-        )
-        tables: list[tuple[str, ...]] = [
-            (t, "InnoDB", "10", "Dynamic", "0", "0", "16384")
-            for t in sorted(SCHEMAS.get(s.database, {}))
-        ]
+        view = view_columns("TABLES")
+        status = [(r[2], *r[4:]) for r in view_rows("TABLES") if r[1] == s.database]
+        pairs_of = zip(("Name", *_TABLE_STATUS), (view[2], *view[4:]), strict=True)
+        status_cols = tuple(replace(c, name=n) for n, c in pairs_of)
+        return ResultSet(status_cols, tuple(filter_like(status, rest)))  # type: ignore[arg-type]
+    if re.match(r"(function|procedure) status\b", low):
         return ResultSet(
-            tuple(text_column(n) for n in status_heads), tuple(filter_like(tables, rest))
+            tuple(typed_column(*c, "ROUTINES", "information_schema") for c in _ROUTINES)
         )
-    if re.match(
-        r"(plugins|charset|character set|collation|triggers|events|index|indexes|keys|open tables|profiles)\b",
-        low,
-    ):
+    if re.match(r"triggers\b", low):
+        return ResultSet(
+            tuple(typed_column(*c, "TRIGGERS", "information_schema") for c in _TRIGGERS)
+        )
+    if re.match(r"(plugins|charset|character set|collation|events|open tables|profiles)\b", low):
         return ResultSet((text_column("Name"),))
     return er_1064_parse(rest)
+
+
+# SHOW TABLE STATUS's names for information_schema.TABLES from ENGINE on.
+_TABLE_STATUS = (
+    "Engine",
+    "Version",
+    "Row_format",
+    "Rows",
+    "Avg_row_length",
+    "Data_length",
+    "Max_data_length",
+    "Index_length",
+    "Data_free",
+    "Auto_increment",
+    "Create_time",
+    "Update_time",
+    "Check_time",
+    "Collation",
+    "Checksum",
+    "Create_options",
+    "Comment",
+)
+# SHOW INDEX's names for the information_schema.STATISTICS columns it shows, by position.
+_SHOW_INDEX = {
+    2: "Table",
+    3: "Non_unique",
+    5: "Key_name",
+    6: "Seq_in_index",
+    7: "Column_name",
+    8: "Collation",
+    9: "Cardinality",
+    10: "Sub_part",
+    11: "Packed",
+    12: "Null",
+    13: "Index_type",
+    14: "Comment",
+    15: "Index_comment",
+    16: "Visible",
+    17: "Expression",
+}
+_ROUTINES = (
+    ("Db", "varchar(64)", False),
+    ("Name", "varchar(64)", False),
+    ("Type", "enum('FUNCTION','PROCEDURE')", False),
+    ("Definer", "varchar(288)", False),
+    ("Modified", "timestamp", False),
+    ("Created", "timestamp", False),
+    ("Security_type", "enum('DEFAULT','INVOKER','DEFINER')", False),
+    ("Comment", "text", False),
+    ("character_set_client", "varchar(64)", False),
+    ("collation_connection", "varchar(64)", False),
+    ("Database Collation", "varchar(64)", False),
+)
+_TRIGGERS = (
+    ("Trigger", "varchar(64)", False),
+    ("Event", "enum('INSERT','UPDATE','DELETE')", False),
+    ("Table", "varchar(64)", False),
+    ("Statement", "longtext", False),
+    ("Timing", "enum('BEFORE','AFTER')", False),
+    ("Created", "timestamp", False),
+    ("sql_mode", "varchar(520)", False),
+    ("Definer", "varchar(288)", False),
+    ("character_set_client", "varchar(64)", False),
+    ("collation_connection", "varchar(64)", False),
+    ("Database Collation", "varchar(64)", False),
+)
+
+
+def _show_index(ref: str, s: SqlSession) -> ResultSet | Err:
+    """SHOW INDEX FROM t [FROM db]: information_schema.STATISTICS under SHOW's names."""
+    found = table_of(ref, s)
+    if isinstance(found, Err):
+        return found
+    db, table, _cols = found
+    rows = [r for r in view_rows("STATISTICS") if r[1] == db and r[2] == table]
+    all_cols = view_columns("STATISTICS")
+    cols = tuple(replace(all_cols[i], name=n) for i, n in _SHOW_INDEX.items())
+    return ResultSet(cols, tuple(tuple(r[i] for i in _SHOW_INDEX) for r in rows))
 
 
 def table_of(ref: str, s: SqlSession) -> tuple[str, str, Sequence[tuple[str, str, str, str]]] | Err:
@@ -194,6 +269,8 @@ def table_of(ref: str, s: SqlSession) -> tuple[str, str, Sequence[tuple[str, str
             db = unquote(after[1])
     if not db:
         return ER_1046_NO_DB
+    if db.lower() == "information_schema":
+        db = "information_schema"  # its name, like its views' names, is case-insensitive
     if db in SYSTEM_DATABASES:
         return er_1142_table_denied(s.user, s.host, "SELECT", table)
     if db not in SCHEMAS and db != "information_schema":

@@ -7,23 +7,42 @@ scan is one pass (``outside_quotes``), so each statement costs time linear in th
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Final
 
 # Characters of a statement the patterns look at; MySQL would read it all, a decoy need not.
 MAX_ANALYSED: Final = 4096
-COMMENT: Final = re.compile(r"/\*(?!!).*?\*/|(?:--\s|#)[^\n]*", re.S)
+# A version comment /*!NNNNN body */ runs its body on a server of version NNNNN or later, and
+# /*! body */ on any; every other comment, optimizer hints /*+ ... */ too, is ignored.
+COMMENT: Final = re.compile(r"/\*!(\d{5})?(.*?)\*/|/\*.*?\*/|(?:--\s|#)[^\n]*", re.S)
 VERB: Final = re.compile(r"[A-Za-z_]+")
 NAME: Final = r"`[^`]+`|[A-Za-z0-9_$]+"
 QUALIFIED: Final = re.compile(rf"\s*({NAME})(?:\s*\.\s*({NAME}))?")
 _LIKE: Final = re.compile(r"""\s+like\s+(['"])(.*?)\1\s*$""", re.I | re.S)
 
 
-def normalise(query: str) -> str:
-    """The statement as the patterns see it: comments out, whitespace runs as one space."""
+@functools.lru_cache(maxsize=8)
+def version_id(server_version: str) -> int:
+    """MySQL's MYSQL_VERSION_ID of a version string: 8.0.36 is 80036."""
+    parts = [int(p) for p in re.findall(r"\d+", server_version)[:3]] + [0, 0, 0]
+    return parts[0] * 10000 + parts[1] * 100 + parts[2]
+
+
+def normalise(query: str, version: int = 80036) -> str:
+    """The statement as the patterns see it: comments out, whitespace runs as one space.
+
+    ``version`` is the server's MYSQL_VERSION_ID, which decides which version comments run.
+    """
+
+    def comment(m: re.Match[str]) -> str:
+        if not m.group(0).startswith("/*!"):
+            return " "
+        return f" {m.group(2)} " if not m.group(1) or int(m.group(1)) <= version else " "
+
     # 20,000 spaces before a character once took a pattern a minute; collapsed, they take none.
-    return " ".join(COMMENT.sub(" ", query[:MAX_ANALYSED]).split()).rstrip(";").strip()
+    return " ".join(COMMENT.sub(comment, query[:MAX_ANALYSED]).split()).rstrip(";").strip()
 
 
 def unquote(name: str) -> str:

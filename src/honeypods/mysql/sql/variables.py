@@ -1,7 +1,7 @@
 """The persona's system variables: their values, ``SET`` and ``@@name``.
 
-The values are a MySQL 8.0 replica's (``read_only``, ``super_read_only``, a data directory under
-``/var/lib/mysql``); a session may set the ones clients set on connect, and anything global is
+The values are a MySQL 8.0 application primary's (writable, binary log on, a data directory
+under ``/var/lib/mysql``); a session may set the ones clients set on connect, and anything global is
 refused with the privilege a real server names.
 """
 
@@ -48,6 +48,8 @@ def default_variables(
         "ssl_cert": "server-cert.pem" if tls else "",
         "ssl_key": "server-key.pem" if tls else "",
         "tls_version": "TLSv1.2,TLSv1.3",
+        "gtid_mode": "OFF",
+        "enforce_gtid_consistency": "OFF",
         "hostname": hostname,
         "init_connect": "",
         "innodb_version": server_version,
@@ -63,7 +65,7 @@ def default_variables(
         "plugin_dir": "/usr/lib64/mysql/plugin/",
         "port": port,
         "protocol_version": 10,
-        "read_only": True,
+        "read_only": False,
         "secure_file_priv": "/var/lib/mysql-files/",
         "server_id": 2,
         "skip_name_resolve": True,
@@ -72,7 +74,7 @@ def default_variables(
         "socket": "/var/run/mysqld/mysqld.sock",
         "sql_mode": "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
         "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION",
-        "super_read_only": True,
+        "super_read_only": False,
         "system_time_zone": "UTC",
         "time_zone": "SYSTEM",
         "transaction_isolation": "REPEATABLE-READ",
@@ -114,6 +116,10 @@ SETTABLE: Final = frozenset(
         "sql_notes",
         "max_execution_time",
         "profiling",
+        "optimizer_switch",
+        "information_schema_stats_expiry",
+        "sql_big_selects",
+        "character_set_results",
     )
 )
 
@@ -123,6 +129,10 @@ def set_statement(rest: str, s: SqlSession, _text: str) -> Ok | Err:
     low = rest.lower()
     if re.match(r"(names|character\s+set|charset|transaction|password|role|default\s+role)\b", low):
         return Ok()
+    if re.match(r"(session|local)\s+transaction\b", low):
+        return Ok()
+    if re.match(r"global\s+transaction\b", low):
+        return er_1227_privilege("SUPER or SYSTEM_VARIABLES_ADMIN")
     for item in split_top(rest):
         if item.startswith("@") and not item.startswith("@@"):
             continue  # user variable

@@ -13,10 +13,12 @@ Modules, in the order a request meets them:
 * ``request``: ``Request``, ``ProtocolError`` and nginx's limits.
 * ``status``, ``writer``: nginx's status lines, error pages and header order.
 * ``ranges``: how nginx reads Range, If-Range and entity tags.
+* ``gzip``: which answers nginx's gzip filter compresses, and how (Debian's ``gzip on``).
 
 The only exception any of them raises is ``ProtocolError``.
 """
 
+from honeypods.web.http import gzip
 from honeypods.web.http.ranges import etag_matches, parse_ranges
 from honeypods.web.http.reader import RequestReader
 from honeypods.web.http.request import KEEPALIVE_REQUESTS, MAX_BODY, ProtocolError, Request
@@ -41,6 +43,7 @@ __all__ = [
     "RequestReader",
     "error_page",
     "etag_matches",
+    "gzip",
     "http_date",
     "make_error",
     "make_head",

@@ -5,7 +5,7 @@ Sans-IO: stdlib only, no asyncio, no honeypods.core; the caller passes the ``Dat
 
 Rules this module keeps: the status line uses nginx's reason phrases (``status.REASONS``), and
 the headers go in nginx's order: Server, Date, Content-Type, Content-Length, Last-Modified,
-Location, Connection, then the rest in the order given. Error responses carry nginx's page and,
+Location, Transfer-Encoding, Connection, then the rest in the order given. Error responses carry nginx's page and,
 for MSIE and Chrome, its padding.
 """
 
@@ -15,10 +15,17 @@ from collections.abc import Iterable, Sequence
 from email.utils import formatdate
 from typing import Final
 
+from honeypods.web.http import gzip
 from honeypods.web.http.status import MSIE_PADDING, REASONS, error_page, wire_status
 
 # The headers nginx's header filter writes itself, in its order; everything else follows.
-_FIRST: Final = ("content-type", "content-length", "last-modified", "location")
+_FIRST: Final = (
+    "content-type",
+    "content-length",
+    "last-modified",
+    "location",
+    "transfer-encoding",
+)
 
 
 class Clock:
@@ -88,6 +95,8 @@ def make_head(
         out.append(f"Last-Modified: {first['last-modified']}\r\n")
     if "location" in first:
         out.append(f"Location: {first['location']}\r\n")
+    if "transfer-encoding" in first:
+        out.append(f"Transfer-Encoding: {first['transfer-encoding']}\r\n")
     out.append("Connection: keep-alive\r\n" if keepalive else "Connection: close\r\n")
     out.extend(rest)
     out.append("\r\n")
@@ -104,18 +113,19 @@ def make_error(
     head_only: bool = False,
     extra: Sequence[tuple[str, str]] = (),
     http09: bool = False,
+    gzip_ok: bool = False,
 ) -> bytes:
-    """A complete nginx error response (head and page) for ``status``."""
+    """A complete nginx error response (head and page) for ``status``; compressed as nginx's
+    gzip filter does when ``gzip_ok`` (the request accepts it) and the status is one it takes."""
     body = error_page(status, server)
     if padding and status >= 400:
         body += MSIE_PADDING.encode("ascii")
     if http09:
         return body
-    head = make_head(
-        status,
-        [("Content-Type", "text/html"), ("Content-Length", str(len(body))), *extra],
-        server=server,
-        date=date,
-        keepalive=keepalive,
-    )
+    headers = [("Content-Type", "text/html"), ("Content-Length", str(len(body))), *extra]
+    if gzip_ok and gzip.response_eligible(status, "text/html", len(body)):
+        headers = gzip.headers_for(headers, head_only=head_only)
+        head = make_head(status, headers, server=server, date=date, keepalive=keepalive)
+        return head if head_only else head + gzip.chunked(gzip.compress(body))
+    head = make_head(status, headers, server=server, date=date, keepalive=keepalive)
     return head if head_only else head + body
