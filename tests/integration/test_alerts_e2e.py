@@ -343,13 +343,14 @@ def test_curl_logins_on_the_dashboard_raise_fake_svc(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     curl = require_tool("curl")
+    from honeypods.web.site import LOGIN_PATH
 
     def logins(pod: Pod) -> None:
         base = f"http://{pod.host}:{pod.ports[0]}"
         _run([curl, "-sS", "-o", "/dev/null", f"{base}/"])
-        _run(
-            [curl, "-sS", "-o", "/dev/null", "-d", "username=admin&password=admin", f"{base}/login"]
-        )
+        login = '{"username":"admin","password":"admin"}'
+        json_type = "Content-Type: application/json"
+        _run([curl, "-sS", "-o", "/dev/null", "-H", json_type, "-d", login, f"{base}{LOGIN_PATH}"])
         _run([curl, "-sS", "-o", "/dev/null", "-u", "ops:Winter2024!", f"{base}/api/v1/status"])
 
     attack(

@@ -21,6 +21,7 @@ from cryptography import x509
 from tests.conftest import DecoyProcess, free_port, refused_at_start
 
 from honeypods.web.https import generate_certificate
+from honeypods.web.site import LOGIN_PATH
 
 pytestmark = pytest.mark.integration
 
@@ -93,22 +94,24 @@ def test_persona_and_generated_certificate(decoy_process: Start) -> None:
     index = exchange(port, get("/"))
     assert b"\r\nServer: nginx/1.24.0\r\n" in index
     assert b"<center>nginx/1.24.0</center>" in exchange(port, get("/nope"))
-    # HONEYPODS_WEB_TITLE and HONEYPODS_WEB_PRODUCT: the login page, and the realm of /api/.
+    # HONEYPODS_WEB_TITLE and HONEYPODS_WEB_PRODUCT: the shell (the client renders the login
+    # screen from its settings), the web manifest, and the realm of /api/.
     assert b"<title>Grafana Sign-in</title>" in index
-    assert b"<span>Acme Grafana</span>" in index
+    assert b'"product":"Acme Grafana"' in index
+    assert b'"name": "Acme Grafana"' in exchange(port, get("/manifest.json"))
     assert b'\r\nWWW-Authenticate: Basic realm="Acme Grafana API"\r\n' in exchange(
         port, get("/api/v1/users")
     )
     # HONEYPODS_WEB_LOGIN_DELAY: a failed login answers only after the delay.
-    body = b"username=admin&password=admin"
+    body = b'{"username":"admin","password":"admin"}'
     post = (
-        b"POST /login HTTP/1.1\r\nHost: dashboard.internal\r\nConnection: close\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\n"
-        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        b"POST %s HTTP/1.1\r\nHost: dashboard.internal\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (LOGIN_PATH.encode(), len(body), body)
     )
     began = time.monotonic()
     answer = exchange(port, post)
-    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert answer.startswith(b"HTTP/1.1 401 Unauthorized\r\n")
     assert time.monotonic() - began >= 1.1
     # HONEYPODS_WEB_TLS_COMMON_NAME and HONEYPODS_WEB_TLS_SANS: the generated certificate.
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -200,7 +203,7 @@ def test_connection_limits(decoy_process: Start) -> None:
         began = time.monotonic()
         busy.settimeout(10)
         while time.monotonic() - began < 10:
-            busy.sendall(b"GET /static/app.js HTTP/1.1\r\nHost: a\r\n\r\n")
+            busy.sendall(b"GET /favicon.svg HTTP/1.1\r\nHost: a\r\n\r\n")
             try:
                 if not busy.recv(65536):
                     break
@@ -212,13 +215,16 @@ def test_connection_limits(decoy_process: Start) -> None:
     # HONEYPODS_WEB_MAX_BYTES_IN=4096: a larger request ends the connection.
     with connect("127.0.0.1") as big:
         body = b"x" * 8000
-        head = b"POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(body)
+        head = b"POST %s HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % (
+            LOGIN_PATH.encode(),
+            len(body),
+        )
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             big.sendall(head + body)
         assert closed(proc, local_port(big))["event"]["reason"] == "limit"
     # HONEYPODS_WEB_MAX_BYTES_OUT=20000: answers stop once 20000 bytes went out.
     with connect("127.0.0.1") as greedy:
-        request = b"GET /static/app.css HTTP/1.1\r\nHost: a\r\n\r\n"
+        request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             greedy.sendall(request * 30)
         event = closed(proc, local_port(greedy))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import re
 import socket
 import ssl
 import subprocess
@@ -18,6 +20,7 @@ from honeypods.core.guard import Limits
 from honeypods.web import server as web
 from honeypods.web.config import WebConfig
 from honeypods.web.https import generate_certificate
+from honeypods.web.site import LOGIN_PATH, content_hash
 
 pytestmark = pytest.mark.integration
 
@@ -50,22 +53,24 @@ async def test_aiohttp_client_login_flow(decoy: WebConfig, captured: Captured) -
             assert resp.status == 200
             assert resp.headers["Server"] == "nginx/1.22.1"
             assert list(resp.headers)[:2] == ["Server", "Date"]
-            assert "Acme Ops" in page
-            assert 'action="/login"' in page
-        async with client.get(base + "/static/app.css") as resp:
+            assert "<form" not in page
+            assert '"product":"Acme Ops"' in page
+        css = re.search(r'href="(/assets/index-[A-Za-z0-9_-]{8}\.css)"', page)
+        assert css is not None, page
+        async with client.get(base + css[1]) as resp:
             assert resp.status == 200
             assert resp.headers["Content-Type"] == "text/css"
             etag = resp.headers["ETag"]
             modified = resp.headers["Last-Modified"]
-        async with client.get(base + "/static/app.css", headers={"If-None-Match": etag}) as resp:
+        async with client.get(base + css[1], headers={"If-None-Match": etag}) as resp:
             assert resp.status == 304
             assert resp.headers["Last-Modified"] == modified
         async with client.post(
-            base + "/login", data={"username": "alice", "password": "s3cr3t!"}
+            base + LOGIN_PATH, json={"username": "alice", "password": "s3cr3t!"}
         ) as resp:
-            failure = await resp.text()
-            assert resp.status == 200
-            assert "Invalid username or password." in failure
+            assert resp.status == 401
+            assert resp.headers["Content-Type"] == "application/json"
+            assert await resp.json() == {"message": "Invalid username or password"}
         async with client.get(
             base + "/api/v1/secrets",
             headers={"Authorization": "Basic " + base64.b64encode(b"svc:hunter2").decode()},
@@ -84,13 +89,13 @@ async def test_aiohttp_client_login_flow(decoy: WebConfig, captured: Captured) -
         (e["http.request.method"], e["url.path"], e["http.response.status_code"]) for e in requests
     ] == [
         ("GET", "/", 200),
-        ("GET", "/static/app.css", 200),
-        ("GET", "/static/app.css", 304),
-        ("POST", "/login", 200),
+        ("GET", css[1], 200),
+        ("GET", css[1], 304),
+        ("POST", LOGIN_PATH, 401),
         ("GET", "/api/v1/secrets", 401),
     ]
     post = requests[3]
-    assert post["http.request.body.content"] == "username=alice&password=s3cr3t%21"
+    assert post["http.request.body.content"] == '{"username": "alice", "password": "s3cr3t!"}'
     assert post["http.request.body.bytes"] == len(post["http.request.body.content"])
     assert all(e["rule.name"] == RULE for e in captured.flat if "rule.name" in e)
     assert not captured.of("honeypods.error")
@@ -120,9 +125,10 @@ def test_curl_through_the_runner(decoy_process: Any) -> None:
     assert index.returncode == 0, index.stderr
     assert "< HTTP/1.1 200 OK" in index.stderr
     assert "< Server: nginx/1.22.1" in index.stderr
-    assert "Sign in" in index.stdout
-    login = curl("-d", "username=root&password=toor", f"http://127.0.0.1:{port}/login")
-    assert "Invalid username or password." in login.stdout
+    assert '<div id="root"></div>' in index.stdout
+    login = curl("-d", "username=root&password=toor", f"http://127.0.0.1:{port}{LOGIN_PATH}")
+    assert "< HTTP/1.1 401 Unauthorized" in login.stderr
+    assert login.stdout == '{"message":"Invalid username or password"}'
     missing = curl(f"http://127.0.0.1:{port}/.git/config")
     assert "< HTTP/1.1 404 Not Found" in missing.stderr
     assert "<hr><center>nginx/1.22.1</center>" in missing.stdout
@@ -138,7 +144,7 @@ def test_curl_through_the_runner(decoy_process: Any) -> None:
     requests = [d for d in docs if d["event"]["action"] == "web.request"]
     assert [(d["url"]["path"], d["http"]["response"]["status_code"]) for d in requests] == [
         ("/", 200),
-        ("/login", 200),
+        (LOGIN_PATH, 401),
         ("/.git/config", 404),
         ("/nope", 404),
     ]
@@ -185,7 +191,7 @@ async def test_every_request_is_one_event(decoy: WebConfig, captured: Captured) 
         b"GET /\r\n",
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
         b"GET /half",
-        b"POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nuser",
+        b"POST %s HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nuser" % LOGIN_PATH.encode(),
     ]
 
     def send(data: bytes) -> None:
@@ -316,25 +322,121 @@ async def test_certificate_from_files_stays_the_same(tmp_path: Any, captured: Ca
 async def test_malformed_login_form_is_a_failed_login(decoy: WebConfig, captured: Captured) -> None:
     body = b'--x\r\nContent-Disposition: form-data; name="username"\r\n\r\nroot\r\n--broken'
     data = (
-        b"POST /login HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+        b"POST %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
         b"Content-Type: multipart/form-data; boundary=zzz\r\n"
-        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        b"Content-Length: %d\r\n\r\n%s" % (LOGIN_PATH.encode(), len(body), body)
     )
-
-    def send() -> bytes:
-        with socket.create_connection(("127.0.0.1", decoy.port), timeout=10) as sock:
-            sock.sendall(data)
-            out = b""
-            while chunk := sock.recv(65536):
-                out += chunk
-            return out
-
-    answer = await asyncio.to_thread(send)
-    assert answer.startswith(b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n")
-    assert b"Invalid username or password." in answer
+    answer = await asyncio.to_thread(send_all, decoy.port, data)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\n")
+    assert answer.endswith(b'\r\n\r\n{"message":"Invalid request body"}')
     await captured.wait_for(lambda ev: any(e["event.action"] == "session.closed" for e in ev))
     assert not captured.of("honeypods.error")
     (login,) = captured.of("web.login")
     assert login["web.auth_method"] == "form"
     (request,) = captured.of("web.request")
     assert request["http.request.body.bytes"] == len(body)
+
+
+def send_all(port: int, data: bytes, source: str = "127.0.0.1") -> bytes:
+    with socket.create_connection(
+        ("127.0.0.1", port), timeout=10, source_address=(source, 0)
+    ) as sock:
+        sock.sendall(data)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+        return out
+
+
+def login_request(user: str, password: str) -> bytes:
+    body = json.dumps({"username": user, "password": password}).encode()
+    return (
+        b"POST %s HTTP/1.1\r\nHost: dashboard.internal\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+        % (LOGIN_PATH.encode(), len(body), body)
+    )
+
+
+async def test_the_dashboard_is_an_application_shell(decoy: WebConfig) -> None:
+    base = f"http://127.0.0.1:{decoy.port}"
+    async with aiohttp.ClientSession() as client:
+        async with client.get(base + "/") as resp:
+            shell = await resp.read()
+        # Deep links into the client's routes get the same shell, as try_files gives them.
+        for path in ("/login", "/clusters/prod-eu-1/workloads", "/settings/"):
+            async with client.get(base + path) as resp:
+                assert resp.status == 200, path
+                assert resp.headers["Content-Type"] == "text/html"
+                assert await resp.read() == shell
+        text = shell.decode()
+        assert "<form" not in text
+        assert 'name="password"' not in text
+        bundles = re.findall(r'(?:src|href)="(/assets/[^"]+)"', text)
+        assert len(bundles) == 2
+        for path, kind in [
+            *((b, "application/javascript" if b.endswith(".js") else "text/css") for b in bundles),
+            ("/favicon.ico", "image/x-icon"),
+            ("/favicon.svg", "image/svg+xml"),
+            ("/manifest.json", "application/json"),
+        ]:
+            async with client.get(base + path) as resp:
+                assert (resp.status, resp.headers["Content-Type"]) == (200, kind), path
+                body = await resp.read()
+            if path in bundles:
+                name = path.rsplit("/", 1)[1]
+                assert name.split("-", 1)[1].split(".")[0] == content_hash(body)
+        async with client.get(base + "/manifest.json") as resp:
+            assert (await resp.json())["name"] == "Acme Ops"
+        # Unknown files, an old bundle's name included, are nginx's 404.
+        for path in ("/assets/index-AAAAAAAA.js", "/static/app.css", "/login.php", "/nope"):
+            async with client.get(base + path) as resp:
+                assert resp.status == 404, path
+                assert "<center>nginx/1.22.1</center>" in await resp.text()
+
+
+async def test_login_api_throttles_one_source_after_five_failures(
+    decoy: WebConfig, captured: Captured
+) -> None:
+    answers = []
+    for i in range(7):
+        answers.append(
+            await asyncio.to_thread(send_all, decoy.port, login_request("root", f"p{i}"))
+        )
+    heads = [a.split(b"\r\n\r\n", 1)[0] for a in answers]
+    bodies = [a.split(b"\r\n\r\n", 1)[1] for a in answers]
+    assert all(h.startswith(b"HTTP/1.1 401 Unauthorized\r\n") for h in heads[:5])
+    assert bodies[:5] == [b'{"message":"Invalid username or password"}'] * 5
+    for head, body in zip(heads[5:], bodies[5:], strict=True):
+        assert head.startswith(b"HTTP/1.1 429 Too Many Requests\r\nServer: nginx/1.22.1\r\n")
+        assert b"\r\nContent-Type: application/json\r\n" in head
+        retry = re.search(rb"\r\nRetry-After: (\d+)\r\n", head)
+        assert retry is not None
+        assert 1 <= int(retry[1]) <= 300
+        assert json.loads(body) == {
+            "message": "Too many failed login attempts. Please try again later."
+        }
+    # Another address is not held back by this one's guesses.
+    other = await asyncio.to_thread(
+        send_all, decoy.port, login_request("root", "other"), "127.0.0.2"
+    )
+    assert other.startswith(b"HTTP/1.1 401 Unauthorized\r\n")
+    await captured.wait_for(lambda ev: sum(e["event.action"] == "session.closed" for e in ev) >= 8)
+    # Every attempt is logged, the throttled ones too.
+    logins = captured.of("web.login")
+    assert [e["web.password"] for e in logins] == [f"p{i}" for i in range(7)] + ["other"]
+    statuses = [e["http.response.status_code"] for e in captured.of("web.request")]
+    assert statuses == [401] * 5 + [429] * 2 + [401]
+    assert not captured.of("honeypods.error")
+
+
+async def test_login_api_answers_other_methods_as_an_unknown_route(decoy: WebConfig) -> None:
+    base = f"http://127.0.0.1:{decoy.port}"
+    async with aiohttp.ClientSession() as client:
+        for method in ("GET", "PUT", "DELETE"):
+            async with client.request(method, base + LOGIN_PATH) as resp:
+                assert resp.status == 404
+                assert resp.headers["Content-Type"] == "application/json"
+                assert await resp.json() == {"message": "Not found"}
+        # The old form's address is a client-side route now: nginx refuses a POST to it.
+        async with client.post(base + "/login", data={"username": "a", "password": "b"}) as resp:
+            assert resp.status == 405

@@ -18,12 +18,13 @@ from honeypods.core.guard import Limits, Running
 from honeypods.web import http
 from honeypods.web import server as web
 from honeypods.web.config import WebConfig
-from honeypods.web.site import site_files
+from honeypods.web.site import LOGIN_PATH, site_files
 
 pytestmark = pytest.mark.integration
 
 STATUS_LINE = re.compile(rb"HTTP/1\.1 (\d{3}) ([A-Za-z -]+)\r\n")
-STATUSES = {200, 301, 304, 400, 401, 403, 404, 405, 412, 413, 414, 501, 505}
+# 429: the login API throttles the fuzzer's one address after a few failed logins.
+STATUSES = {200, 301, 304, 400, 401, 403, 404, 405, 412, 413, 414, 429, 501, 505}
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +52,22 @@ def decoy_port() -> Iterator[int]:
         loop.close()
 
 
+LOGIN = LOGIN_PATH.encode()
 METHODS = st.sampled_from([b"GET", b"HEAD", b"POST", b"PUT", b"get", b"G\x00T", b"", b"OPTIONS"])
 TARGETS = st.one_of(
-    st.sampled_from([b"/", b"/login", b"/static/app.css", b"/api/x", b"/static", b"*", b"/../"]),
+    st.sampled_from(
+        [
+            b"/",
+            b"/login",
+            LOGIN,
+            b"/clusters/x",
+            b"/favicon.ico",
+            b"/api/x",
+            b"/assets",
+            b"*",
+            b"/../",
+        ]
+    ),
     st.binary(max_size=60).map(lambda b: b"/" + b),
 )
 VERSIONS = st.sampled_from(
@@ -70,6 +84,7 @@ HEADERS = st.lists(
                 b"Expect: 100-continue",
                 b"Authorization: Basic YTpi",
                 b"Content-Type: application/x-www-form-urlencoded",
+                b"Content-Type: application/json",
             ]
         ),
         st.binary(max_size=40),

@@ -26,7 +26,7 @@ from honeypods.core.guard import Limits, Running
 from honeypods.web import server as web
 from honeypods.web.config import WebConfig
 from honeypods.web.https import generate_certificate
-from honeypods.web.site import site_files
+from honeypods.web.site import SHELL_ROUTES, site_files
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +39,10 @@ FIREFOX = b"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121
 MSIE = b"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)"
 H = b"Host: dashboard.internal\r\n"
 CLOSE = b"Connection: close\r\n"
+# The bundles' names hold their hash: taken from the site the decoy serves.
+_ASSETS = sorted(name for name in site_files(WebConfig()) if name.startswith("/assets/"))
+CSS = next(n for n in _ASSETS if n.endswith(".css")).encode()
+JS = next(n for n in _ASSETS if n.endswith(".js")).encode()
 
 
 def get(path: bytes, *extra: bytes, version: bytes = b"HTTP/1.1", method: bytes = b"GET") -> bytes:
@@ -50,20 +54,20 @@ CASES: list[tuple[str, bytes]] = [
     # valid
     ("index", get(b"/")),
     ("index-file", get(b"/index.html")),
-    ("css", get(b"/static/app.css")),
-    ("js-http10", b"GET /static/app.js HTTP/1.0\r\n\r\n"),
-    ("svg-query", get(b"/static/logo.svg?v=3")),
+    ("css", get(CSS)),
+    ("js-http10", b"GET " + JS + b" HTTP/1.0\r\n\r\n"),
+    ("svg-query", get(b"/favicon.svg?v=3")),
     (
         "absolute-uri",
         b"GET http://dashboard.internal/ HTTP/1.1\r\nHost: other\r\n" + CLOSE + b"\r\n",
     ),
-    ("dot-segments", get(b"/static/../static/./app.css")),
-    ("double-slash", get(b"//static//app.css")),
-    ("percent-encoded", get(b"/static/%61pp.css")),
+    ("dot-segments", get(b"/assets/../assets/./" + CSS[8:])),
+    ("double-slash", get(b"//assets//" + CSS[8:])),
+    ("percent-encoded", get(b"/assets/%69" + CSS[9:])),
     ("leading-crlf", b"\r\n\r\n" + get(b"/")),
     ("http09", b"GET /\r\n"),
     ("http09-404", b"GET /nope\r\n"),
-    ("http09-redirect", b"GET /static\r\n"),
+    ("http09-redirect", b"GET /assets\r\n"),
     ("lf-only", b"GET / HTTP/1.1\nHost: x\nConnection: close\n\n"),
     ("minor-version", get(b"/", version=b"HTTP/1.2")),
     ("spaces", b"GET   /   HTTP/1.1  \r\n" + H + CLOSE + b"\r\n"),
@@ -73,17 +77,38 @@ CASES: list[tuple[str, bytes]] = [
     ("if-modified-since-old", get(b"/", b"If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n")),
     ("if-none-match-other", get(b"/", b'If-None-Match: "abc"\r\n')),
     ("if-match-fail", get(b"/", b'If-Match: "abc"\r\n')),
-    ("range", get(b"/static/app.css", b"Range: bytes=0-9\r\n")),
-    ("range-open", get(b"/static/app.css", b"Range: bytes=100-\r\n")),
-    ("range-suffix", get(b"/static/app.css", b"Range: bytes=-20\r\n")),
-    ("range-spaces", get(b"/static/app.css", b"Range: bytes= 5 - 9\r\n")),
-    ("range-past-end", get(b"/static/app.css", b"Range: bytes=100000-\r\n")),
-    ("range-garbage", get(b"/static/app.css", b"Range: bytes=abc\r\n")),
-    ("range-units", get(b"/static/app.css", b"Range: items=0-9\r\n")),
-    ("range-zero-empty", get(b"/static/app.css", b"Range: bytes=0-0\r\n")),
+    ("range", get(CSS, b"Range: bytes=0-9\r\n")),
+    ("range-open", get(CSS, b"Range: bytes=100-\r\n")),
+    ("range-suffix", get(CSS, b"Range: bytes=-20\r\n")),
+    ("range-spaces", get(CSS, b"Range: bytes= 5 - 9\r\n")),
+    ("range-past-end", get(CSS, b"Range: bytes=100000-\r\n")),
+    ("range-garbage", get(CSS, b"Range: bytes=abc\r\n")),
+    ("range-units", get(CSS, b"Range: items=0-9\r\n")),
+    ("range-zero-empty", get(CSS, b"Range: bytes=0-0\r\n")),
     ("range-head", get(b"/", b"Range: bytes=0-9\r\n", method=b"HEAD")),
     ("range-if-range-other", get(b"/", b"Range: bytes=0-9\r\n", b'If-Range: "x"\r\n')),
-    ("range-http10", b"GET /static/app.js HTTP/1.0\r\nRange: bytes=1-2\r\n\r\n"),
+    ("range-http10", b"GET " + JS + b" HTTP/1.0\r\nRange: bytes=1-2\r\n\r\n"),
+    # the application: its shell on client-side routes and deep links, its files
+    ("route", get(b"/login")),
+    ("route-slash", get(b"/login/")),
+    ("deep-link", get(b"/clusters/prod-eu-1/workloads?tab=pods")),
+    ("deep-link-encoded", get(b"/overview/%41b")),
+    ("route-head", get(b"/settings", method=b"HEAD")),
+    ("route-range", get(b"/alerts", b"Range: bytes=0-15\r\n")),
+    ("route-http10", b"GET /workloads HTTP/1.0\r\n\r\n"),
+    ("route-post", get(b"/login", b"Content-Length: 3\r\n", method=b"POST") + b"abc"),
+    ("route-put", get(b"/overview", method=b"PUT")),
+    ("route-lookalike", get(b"/login.php")),
+    ("route-case", get(b"/Login")),
+    ("route-dot-segments", get(b"/workloads/../login")),
+    ("route-http09", b"GET /overview/x\r\n"),
+    ("js", get(JS)),
+    ("asset-unknown", get(b"/assets/index-AAAAAAAA.js")),
+    ("asset-old-layout", get(b"/static/app.css")),
+    ("favicon", get(b"/favicon.ico")),
+    ("manifest", get(b"/manifest.json")),
+    ("robots", get(b"/robots.txt")),
+    ("keepalive-route", b"GET /login HTTP/1.1\r\n" + H + b"\r\n" + get(JS)),
     # not found, HEAD, not allowed
     ("404", get(b"/nope")),
     ("404-env", get(b"/.env")),
@@ -96,10 +121,10 @@ CASES: list[tuple[str, bytes]] = [
     ("404-dir", get(b"/nodir/")),
     ("head", get(b"/", method=b"HEAD")),
     ("head-404", get(b"/nope", method=b"HEAD")),
-    ("head-css", get(b"/static/app.css", method=b"HEAD")),
-    ("403-dir", get(b"/static/")),
-    ("301-dir", get(b"/static")),
-    ("301-dir-http10", b"GET /static HTTP/1.0\r\n\r\n"),
+    ("head-css", get(CSS, method=b"HEAD")),
+    ("403-dir", get(b"/assets/")),
+    ("301-dir", get(b"/assets")),
+    ("301-dir-http10", b"GET /assets HTTP/1.0\r\n\r\n"),
     ("405-put", get(b"/x", method=b"PUT")),
     ("405-delete-root", get(b"/", method=b"DELETE")),
     ("405-post-index", get(b"/", b"Content-Length: 3\r\n", method=b"POST") + b"abc"),
@@ -151,7 +176,7 @@ CASES: list[tuple[str, bytes]] = [
     # oversized
     ("uri-8k", get(b"/" + b"a" * 9000)),
     ("uri-just-under", get(b"/" + b"a" * 8000)),
-    ("uri-7000", get(b"/static/" + b"b" * 7000)),
+    ("uri-7000", get(b"/assets/" + b"b" * 7000)),
     ("header-9k", get(b"/", b"X-Big: " + b"a" * 9000 + b"\r\n")),
     ("header-8100", get(b"/", b"X-Big: " + b"a" * 8100 + b"\r\n")),
     ("many-headers-40k", get(b"/", *(b"X-H%d: %s\r\n" % (i, b"v" * 1000) for i in range(40)))),
@@ -167,7 +192,7 @@ CASES: list[tuple[str, bytes]] = [
     ),
     # keep-alive and Connection: close
     ("keepalive-two", b"GET / HTTP/1.1\r\n" + H + b"\r\n" + get(b"/nope")),
-    ("keepalive-open", b"GET /static/app.js HTTP/1.1\r\n" + H + b"\r\n"),
+    ("keepalive-open", b"GET " + JS + b" HTTP/1.1\r\n" + H + b"\r\n"),
     ("keepalive-404-open", b"GET /nope HTTP/1.1\r\n" + H + b"\r\n"),
     ("http10-keepalive", b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
     ("http10-close", b"GET / HTTP/1.0\r\n\r\n"),
@@ -257,6 +282,7 @@ def nginx(tmp_path: Path) -> Iterator[tuple[int, int]]:
         "{port}": str(port),
         "{tls_port}": str(tls_port),
         "{realm}": f"{config.product} API",
+        "{routes}": "|".join(SHELL_ROUTES),
     }.items():
         text = text.replace(name, value)
     (root / "nginx.conf").write_text(text)
@@ -333,7 +359,7 @@ async def test_same_bytes_as_nginx(
 TLS_CASES: list[tuple[str, bytes]] = [
     ("tls-index", get(b"/")),
     ("tls-404-chrome", get(b"/nope", b"User-Agent: " + CHROME + b"\r\n")),
-    ("tls-301", get(b"/static")),
+    ("tls-301", get(b"/assets")),
     ("tls-bad-version", b"GET / HTTP/9.9\r\n\r\n"),
     ("tls-keepalive", b"GET / HTTP/1.1\r\n" + H + b"\r\n" + get(b"/api/")),
 ]
@@ -386,12 +412,13 @@ async def test_same_tls_parameters_as_nginx(
 # names the exact request.
 _METHODS = [b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"FOO", b"G-T",
             b"GET_X", b"get", b"", b"GET\t"]  # fmt: skip
-_PATHS = [b"/", b"/index.html", b"/static/app.css", b"/static", b"/static/", b"/api", b"/api/",
-          b"/api/x", b"/nope", b"//", b"/./", b"/%2e%2e/", b"/a%2fb", b"/static/..",
-          b"/static/../..", b"/?", b"/?a=b#c", b"/#frag", b"/a b", b"*", b"http://x/",
-          b"https://x:443/static/app.css", b"http://[::1]/", b"http://x:abc/", b"http://x?y",
-          b"/\xff\xfe", b"/%", b"/%4", b"/%41%42", b"/static/app.css/", b"/index.html?x",
-          b"/.hidden", b"/a/./b/../../index.html", b"/static//app.css"]  # fmt: skip
+_PATHS = [b"/", b"/index.html", CSS, b"/assets", b"/assets/", b"/api", b"/api/",
+          b"/api/x", b"/nope", b"//", b"/./", b"/%2e%2e/", b"/a%2fb", b"/assets/..",
+          b"/assets/../..", b"/?", b"/?a=b#c", b"/#frag", b"/a b", b"*", b"http://x/",
+          b"https://x:443" + CSS, b"http://[::1]/", b"http://x:abc/", b"http://x?y",
+          b"/\xff\xfe", b"/%", b"/%4", b"/%41%42", CSS + b"/", b"/index.html?x",
+          b"/.hidden", b"/a/./b/../../index.html", b"/login", b"/clusters/x", b"/overview/",
+          b"/assets//" + CSS[8:]]  # fmt: skip
 _VERSIONS = [b" HTTP/1.1", b" HTTP/1.0", b"", b" HTTP/1.1 ", b" HTTP/1.01", b" HTTP/01.1",
              b" HTTP/1", b" HTTP/1.1\t", b"  HTTP/1.1", b" HTTP/0.9", b" HTTP/1.999",
              b" HTTP/3.0", b" HTTP/1.x"]  # fmt: skip

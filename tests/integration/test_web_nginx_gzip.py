@@ -11,12 +11,16 @@ import pytest
 from tests.conftest import Captured
 from tests.integration.test_web_nginx import (  # noqa: F401 - fixtures
     CHROME,
+    CSS,
+    JS,
     _compare,
     decoy,
     exchange,
     get,
     nginx,
 )
+
+from honeypods.web.site import LOGIN_PATH
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +39,7 @@ GZIP_CASES: list[tuple[str, bytes]] = [
     ("404", get(b"/nope", GZ)),
     ("404-chrome-padding", get(b"/nope", GZ, b"User-Agent: " + CHROME + b"\r\n")),
     ("404-head", get(b"/nope", GZ, method=b"HEAD")),
-    ("403-dir", get(b"/static/", GZ)),
+    ("403-dir", get(b"/assets/", GZ)),
     ("range-of-html", get(b"/", GZ, b"Range: bytes=0-9\r\n")),
     ("range-past-end-of-html", get(b"/", GZ, b"Range: bytes=100000-\r\n")),
     ("if-none-match-other", get(b"/", GZ, b'If-None-Match: "abc"\r\n')),
@@ -45,10 +49,16 @@ GZIP_CASES: list[tuple[str, bytes]] = [
     ),
     ("keepalive-two", b"GET / HTTP/1.1\r\nHost: x\r\n" + GZ + b"\r\n" + get(b"/nope", GZ)),
     ("http-1.2", get(b"/", GZ, version=b"HTTP/1.2")),
+    ("route", get(b"/login", GZ)),
+    ("deep-link", get(b"/clusters/prod-eu-1/workloads", GZ)),
+    ("route-head", get(b"/overview/", GZ, method=b"HEAD")),
     # what is not: other types and statuses, HTTP/1.0, proxied requests
-    ("css", get(b"/static/app.css", GZ)),
-    ("range-of-css", get(b"/static/app.css", GZ, b"Range: bytes=0-9\r\n")),
-    ("301", get(b"/static", GZ)),
+    ("css", get(CSS, GZ)),
+    ("range-of-css", get(CSS, GZ, b"Range: bytes=0-9\r\n")),
+    ("js", get(JS, GZ)),
+    ("manifest", get(b"/manifest.json", GZ)),
+    ("favicon", get(b"/favicon.svg", GZ)),
+    ("301", get(b"/assets", GZ)),
     ("405", get(b"/", GZ, method=b"PUT")),
     ("401", get(b"/api/", GZ)),
     ("412", get(b"/", GZ, b'If-Match: "abc"\r\n')),
@@ -107,18 +117,20 @@ async def test_the_compressed_page_is_the_page(decoy: tuple[int, int]) -> None: 
     assert gzip.decompress(rest[: int(size, 16)]) == body
 
 
-async def test_the_login_backends_page_is_compressed_like_any_html(
+async def test_the_login_apis_json_is_not_compressed(
     decoy: tuple[int, int],  # noqa: F811
 ) -> None:
-    # nginx compresses what its upstream answers too; the backend's headers stay as they are.
-    plain = await asyncio.to_thread(exchange, decoy[0], get(b"/login"))
-    packed = await asyncio.to_thread(exchange, decoy[0], get(b"/login", GZ))
-    head, _, chunks = packed.partition(b"\r\n\r\n")
-    assert b"\r\nContent-Length:" not in head
-    assert head.endswith(
-        b"Transfer-Encoding: chunked\r\nConnection: close\r\nCache-Control: no-store\r\n"
-        b"X-Frame-Options: SAMEORIGIN\r\nContent-Encoding: gzip"
+    # gzip_types is text/html alone: the backend's JSON goes out as it came, with its length.
+    body = b'{"username":"admin","password":"admin"}'
+    post = get(
+        LOGIN_PATH.encode(),
+        GZ,
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body),
+        method=b"POST",
     )
-    size, _, rest = chunks.partition(b"\r\n")
-    body = plain.partition(b"\r\n\r\n")[2].removesuffix(b"<EOF>")
-    assert gzip.decompress(rest[: int(size, 16)]) == body
+    answer = await asyncio.to_thread(exchange, decoy[0], post + body)
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 401 Unauthorized\r\n")
+    assert b"\r\nContent-Encoding:" not in head
+    assert b"\r\nContent-Length: 42\r\n" in head
+    assert rest == b'{"message":"Invalid username or password"}<EOF>'

@@ -1,9 +1,11 @@
 """The site's behaviour for well-formed requests: an aiohttp application, answering as nginx would.
 
-Policy: the login backend (``LOGIN_PATH``: the form, one ``web.login`` event per post, a failure
-page after ``login_delay``), HTTP Basic auth in front of ``BASIC_PREFIX`` (nginx's access phase,
-before any content handler), and nginx's static module for the rest (index files, directory
-redirects, 403 for a directory without index, conditional and single-range requests).
+Policy: the login backend behind nginx's ``proxy_pass`` (``LOGIN_PATH``: the application's JSON
+sign-in API, one ``web.login`` event per post, its JSON failure after ``login_delay``, 429 once a
+source guessed too often; ``web.login`` decides what), HTTP Basic auth in front of the rest of
+``BASIC_PREFIX`` (nginx's access phase, before any content handler), and nginx's static module
+for the rest (the shell for the client-side routes, index files, directory redirects, 403 for a
+directory without index, conditional and single-range requests).
 
 Rules this module keeps:
 
@@ -18,6 +20,7 @@ Rules this module keeps:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -34,8 +37,19 @@ from honeypods.web.http import (
     parse_ranges,
     wire_status,
 )
+from honeypods.web.login import (
+    FAILED,
+    MALFORMED,
+    NOT_FOUND,
+    THROTTLED,
+    Throttle,
+    body_kind,
+    credentials,
+    message,
+    parse_body,
+)
 from honeypods.web.record import login_fields
-from honeypods.web.site import BASIC_PREFIX, LOGIN_PATH, StaticFile, render_login, site_dirs
+from honeypods.web.site import BASIC_PREFIX, LOGIN_PATH, StaticFile, is_shell_route, site_dirs
 
 # Headers between the handlers and the writer, never on the wire: the nginx page to send, and
 # "the static handler discarded the body here" (which answers Expect: 100-continue).
@@ -56,30 +70,39 @@ def nginx_error(status: int, *extra: tuple[str, str]) -> web.Response:
 def make_app(config: WebConfig, files: Mapping[str, StaticFile]) -> web.Application:
     """The aiohttp application: routing and the site's behaviour for well-formed requests."""
     dirs = site_dirs(files)
-    failure_page = render_login(config, "Invalid username or password.")
-    login_page = render_login(config)
+    shell = files["/index.html"]
+    throttle = Throttle()
 
     async def login(request: web.Request) -> web.StreamResponse:
-        if request.method == "POST":
-            # A malformed form is one more failed login, never an error page of ours.
+        if request.method != "POST":
+            # Not 405: nginx would pass on the backend's own reason phrase, not its "Not Allowed".
+            return _json(404, NOT_FOUND)
+        conn = request.transport
+        session = conn.get_extra_info("honeypods.session") if conn else None
+        address = session.peer[0] if session is not None else ""
+        wait = throttle.retry_after(address, time.monotonic())
+        fields: Mapping[str, Any] | None
+        ctype = request.headers.get("Content-Type", "")
+        if body_kind(ctype, b"") == "multipart":
+            # A malformed form is one more login attempt, never an error page of ours.
             try:
-                form: Mapping[str, Any] = await request.post()
+                fields = await request.post()
             except Exception:
-                form = {}
-            conn = request.transport
-            session = conn.get_extra_info("honeypods.session") if conn else None
-            if session is not None:
-                user = form.get("username", form.get("user", form.get("email", "")))
-                password = form.get("password", form.get("pass", ""))
-                session.emit(
-                    "web.login", login_fields(str(user), str(password), "form", request.path)
-                )
-            await asyncio.sleep(config.login_delay)
-            return _backend(failure_page)
-        if request.method in ("GET", "HEAD"):
-            return _backend(login_page)
-        # The location only passes GET, HEAD and POST on (limit_except); nginx refuses the rest.
-        return nginx_error(405)
+                fields = None
+        else:
+            body = await request.read()
+            fields = parse_body(body_kind(ctype, body), body)
+        user, password = credentials(fields or {})
+        if session is not None:
+            session.emit("web.login", login_fields(user, password, "form", request.path))
+        if wait:
+            return _json(429, THROTTLED, ("Retry-After", str(wait)))
+        if fields is None:
+            return _json(400, MALFORMED)
+        # Counted before the delay, so guesses sent side by side are throttled too.
+        throttle.failed(address, time.monotonic())
+        await asyncio.sleep(config.login_delay)
+        return _json(401, FAILED)
 
     async def api(request: web.Request) -> web.StreamResponse:
         # auth_basic runs in nginx's access phase, before any content handler: every method.
@@ -90,6 +113,9 @@ def make_app(config: WebConfig, files: Mapping[str, StaticFile]) -> web.Applicat
         method = request.method
         if method not in ("GET", "HEAD", "POST"):
             return nginx_error(405)
+        if is_shell_route(path):
+            # try_files /index.html: the static handler then serves the shell (405 for POST).
+            return nginx_error(405) if method == "POST" else _static(request, shell)
         if path.endswith("/"):
             # ngx_http_index_module, then the core's "directory index is forbidden".
             if path + "index.html" in files:
@@ -114,13 +140,14 @@ def make_app(config: WebConfig, files: Mapping[str, StaticFile]) -> web.Applicat
     return app
 
 
-def _backend(
-    body: bytes, status: int = 200, kind: str = "text/html; charset=utf-8"
-) -> web.Response:
-    resp = web.Response(body=body, status=status)
-    resp.headers["Content-Type"] = kind
+def _json(status: int, text: str, *extra: tuple[str, str]) -> web.Response:
+    """The login backend's answer, with the headers such an application sends."""
+    resp = web.Response(body=message(text), status=status)
+    resp.headers["Content-Type"] = "application/json"
+    for name, value in extra:
+        resp.headers[name] = value
     resp.headers["Cache-Control"] = "no-store"
-    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
 
 

@@ -32,11 +32,11 @@ EVENTS: Final[Mapping[str, EventSpec]] = {
     ),
     "web.login": EventSpec(
         "alert",
-        "Credentials submitted through the login form or HTTP Basic auth.",
+        "Credentials posted by the login screen to the login API, or sent as HTTP Basic auth.",
         {
             "user.name": (STR, "Username (capped)."),
             "web.password": (STR, "Password in plaintext (capped)."),
-            "web.auth_method": (STR, "`form` or `basic`."),
+            "web.auth_method": (STR, "`form` (the login API) or `basic`."),
             "url.path": (STR, "Where they were posted."),
         },
         required=("user.name", "web.password", "web.auth_method"),
