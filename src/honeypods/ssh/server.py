@@ -27,7 +27,7 @@ from typing import Final
 import asyncssh
 
 from honeypods.core import events
-from honeypods.core.guard import Guard, Limits, Running, Session
+from honeypods.core.guard import Guard, Limits, ProxyProtocol, Running, Session
 from honeypods.ssh import asyncssh_shim, persona
 from honeypods.ssh.config import SshConfig
 from honeypods.ssh.policy import Lure, Policy
@@ -61,12 +61,20 @@ def _warn(message: str) -> None:
     events.emit("honeypods.warning", DECOY, {"error.message": message}, level="warning")
 
 
-async def start(config: SshConfig, *, limits: Limits, host: str, metrics_port: int = 0) -> Running:
+async def start(
+    config: SshConfig,
+    *,
+    limits: Limits,
+    host: str,
+    metrics_port: int = 0,
+    proxy: ProxyProtocol | None = None,
+) -> Running:
     """Start the SSH lure.
 
     Args:
         config: the decoy's settings.
         limits: connection limits for its guard.
+        proxy: PROXY protocol from load balancers in front of it; off when None.
         host: address to bind.
         metrics_port: unused; part of every decoy's signature.
     """
@@ -93,6 +101,6 @@ async def start(config: SshConfig, *, limits: Limits, host: str, metrics_port: i
     def gate(session: Session) -> asyncssh_shim.Gate:
         return asyncssh_shim.Gate(Lure(session, policy), template)
 
-    guard = Guard(DECOY, limits, RULE)
+    guard = Guard(DECOY, limits, RULE, proxy=proxy)
     factory: Callable[[], asyncio.Protocol] = guard.protocol_factory(gate)
     return await guard.start(host, [(factory, config.port)])
