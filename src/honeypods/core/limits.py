@@ -1,5 +1,5 @@
-"""What a guard enforces per decoy (``Limits``) and what a started decoy hands the runner
-(``Running``)."""
+"""What a guard enforces per decoy (``Limits``, ``ProxyProtocol``) and what a started decoy hands
+the runner (``Running``)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,25 @@ class Limits:
     deadline: float = 600.0
     max_bytes_in: int = 1 << 20
     max_bytes_out: int = 16 << 20
+
+
+@dataclass(frozen=True)
+class ProxyProtocol:
+    """PROXY protocol (v1 and v2) from load balancers in front of the decoy, read as
+    `HONEYPODS_<DECOY>_PROXY_<SETTING>` (docs/load-balancers.md).
+
+    A peer in the trusted networks must start with a header, whose client address becomes
+    `source.*` (the peer's own goes to `source.nat.*`); any other peer is served as if this were
+    off, and a header from one is logged as `proxy.untrusted` and closed.
+    """
+
+    # Expect a PROXY protocol header from the trusted addresses.
+    protocol: bool = False
+    # Addresses or CIDRs (10.0.0.0/8, 2001:db8::/32), comma-separated, allowed to send a header
+    # and required to: the load balancers' or ingress controllers' addresses as the pod sees them.
+    trusted: tuple[str, ...] = ()
+    # Seconds a trusted peer has to send its whole header before the connection is closed.
+    timeout: float = 5.0
 
 
 class Server(typing.Protocol):

@@ -69,6 +69,8 @@ class Decoy:
         logins: whether it counts login attempts (``honeypods_login_attempts_total``).
         limits: connection limits that differ from ``Limits``' defaults, as the real service has.
         needs: top-level modules its server imports beyond the core (its pip extra).
+        proxy_protocol: whether it can sit behind a load balancer sending a PROXY protocol
+            header; its ``start`` then takes ``proxy``, a ``ProxyProtocol``.
     """
 
     name: str
@@ -79,6 +81,7 @@ class Decoy:
     logins: bool = True
     limits: Mapping[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()
+    proxy_protocol: bool = False
 
     def __post_init__(self) -> None:
         events.register(self.name, self.events)

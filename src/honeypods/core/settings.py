@@ -10,7 +10,8 @@ Rules this module keeps:
 * A field ``foo`` of the shared ``Common`` settings is read from ``HONEYPODS_FOO``. A field ``foo``
   of a decoy's settings is read from ``HONEYPODS_<DECOY>_FOO``. Connection limits (``Limits``) are
   read per decoy first (``HONEYPODS_MYSQL_IDLE_TIMEOUT``), then shared (``HONEYPODS_IDLE_TIMEOUT``),
-  then the decoy's own default.
+  then the decoy's own default. PROXY protocol settings (``ProxyProtocol``) are per decoy only,
+  ``HONEYPODS_<DECOY>_PROXY_<SETTING>``, for the decoys whose registry entry accepts them.
 * Everything is parsed and validated at start. A bad value raises ``ConfigError`` naming the
   variable; the runner logs it and exits with status 2.
 * The embedded defaults are for trying the suite locally: loopback, unprivileged ports. Images and
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from honeypods.core import registry
-from honeypods.core.limits import Limits
+from honeypods.core.limits import Limits, ProxyProtocol
 
 
 class ConfigError(ValueError):
@@ -81,6 +82,8 @@ class Settings:
     decoys: tuple[str, ...]
     configs: Mapping[str, Any] = field(default_factory=dict)
     limits: Mapping[str, Limits] = field(default_factory=dict)
+    # For the decoys that accept a PROXY protocol header, whether and from whom.
+    proxies: Mapping[str, ProxyProtocol] = field(default_factory=dict)
 
 
 # -- parsing ----------------------------------------------------------------------------------------
@@ -150,6 +153,25 @@ def _limits(decoy: str, env: Mapping[str, str]) -> Limits:
         if getattr(limits, f.name) <= 0:
             raise ConfigError(f"HONEYPODS_{decoy.upper()}_{f.name.upper()} must be positive")
     return limits
+
+
+def _proxy_prefix(decoy: str) -> str:
+    return f"HONEYPODS_{decoy.upper()}_PROXY_"
+
+
+def _check_proxy(decoy: str, proxy: ProxyProtocol) -> None:
+    prefix = _proxy_prefix(decoy)
+    for item in proxy.trusted:
+        try:
+            ipaddress.ip_network(item)
+        except ValueError:
+            raise ConfigError(
+                f"{prefix}TRUSTED: {item!r} is not an address or CIDR with its host bits zero"
+            ) from None
+    if proxy.protocol and not proxy.trusted:
+        raise ConfigError(f"{prefix}TRUSTED: needed with {prefix}PROTOCOL=true (whose header?)")
+    if not 0 < proxy.timeout <= 60:
+        raise ConfigError(f"{prefix}TIMEOUT: more than 0, at most 60 seconds")
 
 
 def _check_port(name: str, port: int) -> None:
@@ -239,6 +261,8 @@ def _validate(settings: Settings) -> None:
         for name, port in cfg.listens():
             claim(name, port)
         cfg.check()
+    for decoy, proxy in settings.proxies.items():
+        _check_proxy(decoy, proxy)
 
 
 def load(
@@ -275,6 +299,13 @@ def load(
             {d: _fill(registry.get(d).config, registry.get(d).prefix, merged) for d in chosen}
         ),
         limits=types.MappingProxyType({d: _limits(d, merged) for d in chosen}),
+        proxies=types.MappingProxyType(
+            {
+                d: _fill(ProxyProtocol, _proxy_prefix(d), merged)
+                for d in chosen
+                if registry.get(d).proxy_protocol
+            }
+        ),
     )
     _validate(settings)
     return settings
@@ -288,6 +319,9 @@ def known_names() -> set[str]:
         names |= {f"{decoy.prefix}{f.name.upper()}" for f in dataclasses.fields(decoy.config)}
         if decoy.name in registry.NAMES:  # services are not behind the connection guard
             names |= {f"{decoy.prefix}{f.name.upper()}" for f in dataclasses.fields(Limits)}
+        if decoy.proxy_protocol:
+            prefix = _proxy_prefix(decoy.name)
+            names |= {f"{prefix}{f.name.upper()}" for f in dataclasses.fields(ProxyProtocol)}
     return names
 
 

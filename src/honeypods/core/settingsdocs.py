@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from honeypods.core import registry
-from honeypods.core.limits import Limits
+from honeypods.core.limits import Limits, ProxyProtocol
 from honeypods.core.settings import Common
 
 
@@ -103,6 +103,23 @@ def markdown() -> str:
             + " | ".join(per)
             + f" | {meanings[f.name]} |"
         )
+    out.append("")
+    proxied = [d.name for d in decoys if d.proxy_protocol]
+    out += [
+        "## PROXY protocol",
+        "",
+        " ".join((ProxyProtocol.__doc__ or "").split()),
+        "",
+        "Decoys that read it: " + ", ".join(proxied) + ". The port-scan decoy does not: its",
+        "packet sensor sees the addresses on the wire, which a header cannot change.",
+        "",
+        "| variables | default | meaning |",
+        "| --- | --- | --- |",
+    ]
+    comments = _field_comments(ProxyProtocol)
+    for f in dataclasses.fields(ProxyProtocol):
+        names = ", ".join(f"`HONEYPODS_{d.upper()}_PROXY_{f.name.upper()}`" for d in proxied)
+        out.append(f"| {names} | `{_default_text(f.default)}` | {comments.get(f.name, '')} |")
     out.append("")
     return "\n".join(out)
 

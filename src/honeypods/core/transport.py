@@ -37,6 +37,10 @@ class GuardTransport(asyncio_shim.TlsCompatibleTransport):
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name == "honeypods.session":
             return self._proto.session
+        if name == "peername":
+            session = self._proto.session
+            if session is not None and session.proxy is not None:
+                return session.peer  # a library logging its peer names the client, not the proxy
         return self._transport.get_extra_info(name, default)
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:

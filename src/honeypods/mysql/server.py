@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from honeypods.core import events
-from honeypods.core.guard import Guard, Limits, Running, Session
+from honeypods.core.guard import Guard, Limits, ProxyProtocol, Running, Session
 from honeypods.mysql.auth import AuthState, Login
 from honeypods.mysql.codec import (
     NEED_DATA,
@@ -341,18 +341,24 @@ class MysqlProtocol(asyncio.Protocol):
 
 
 async def start(
-    config: MysqlConfig, *, limits: Limits, host: str, metrics_port: int = 0
+    config: MysqlConfig,
+    *,
+    limits: Limits,
+    host: str,
+    metrics_port: int = 0,
+    proxy: ProxyProtocol | None = None,
 ) -> Running:
     """Listen on ``config.port``.
 
     Args:
         config: the decoy's settings.
         limits: connection limits for its guard.
+        proxy: PROXY protocol from load balancers in front of it; off when None.
         host: address to bind.
         metrics_port: unused; part of every decoy's signature.
     """
     del metrics_port
-    guard = Guard(DECOY, limits, RULE)
+    guard = Guard(DECOY, limits, RULE, proxy=proxy)
     guard.expire_within(config.connect_timeout)
     holder: list[Server] = []
     factory = guard.protocol_factory(lambda session: MysqlProtocol(session, holder[0]))

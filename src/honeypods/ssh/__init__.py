@@ -12,4 +12,5 @@ DECOY = Decoy(
     rules=("honeypod.network.ssh",),
     limits={"idle_timeout": 120.0, "deadline": 600.0},  # LoginGraceTime 120s
     needs=("asyncssh",),
+    proxy_protocol=True,
 )

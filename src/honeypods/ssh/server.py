@@ -27,7 +27,7 @@ from typing import Final
 import asyncssh
 
 from honeypods.core import events
-from honeypods.core.guard import Guard, Limits, Running, Session
+from honeypods.core.guard import Guard, Limits, ProxyProtocol, Running, Session
 from honeypods.ssh import asyncssh_shim, persona
 from honeypods.ssh.config import SshConfig
 from honeypods.ssh.gate import Gate
@@ -69,12 +69,14 @@ async def start(
     host: str,
     metrics_port: int = 0,
     policy: Policy | None = None,
+    proxy: ProxyProtocol | None = None,
 ) -> Running:
     """Start the SSH lure.
 
     Args:
         config: the decoy's settings.
         limits: connection limits for its guard.
+        proxy: PROXY protocol from load balancers in front of it; off when None.
         host: address to bind.
         metrics_port: unused; part of every decoy's signature.
         policy: the policy, when a caller brings its own clocks and sleep (tests).
@@ -102,6 +104,6 @@ async def start(
     def gate(session: Session) -> Gate:
         return Gate(Lure(session, policy), template)
 
-    guard = Guard(DECOY, limits, RULE)
+    guard = Guard(DECOY, limits, RULE, proxy=proxy)
     factory: Callable[[], asyncio.Protocol] = guard.protocol_factory(gate)
     return await guard.start(host, [(factory, config.port)])

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from honeypods.core.guard import Guard, Limits, Running
+from honeypods.core.guard import Guard, Limits, ProxyProtocol, Running
 from honeypods.web.config import WebConfig
 from honeypods.web.connection import WebConnection
 from honeypods.web.https import TlsSniffer, make_ssl_context
@@ -31,12 +31,20 @@ DECOY: Final = "web"
 RULE: Final = "honeypod.fake.svc"
 
 
-async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: int = 0) -> Running:
+async def start(
+    config: WebConfig,
+    *,
+    limits: Limits,
+    host: str,
+    metrics_port: int = 0,
+    proxy: ProxyProtocol | None = None,
+) -> Running:
     """Listen on the HTTP port and, unless ``tls_port`` is 0, the HTTPS port.
 
     Args:
         config: the decoy's settings.
         limits: connection limits for its guard.
+        proxy: PROXY protocol from load balancers in front of it; off when None.
         host: address to bind.
         metrics_port: unused here.
     """
@@ -44,7 +52,7 @@ async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: i
     server = await WebServer.create(config)
     # nginx uses one client_header_timeout for a silent connection and for a slow head.
     server.header_timeout = limits.idle_timeout
-    guard = Guard(DECOY, limits, RULE)
+    guard = Guard(DECOY, limits, RULE, proxy=proxy)
     # The guard accepts itself (listen backlog 511, nginx's default too).
     bindings = [
         (guard.protocol_factory(lambda session: WebConnection(session, server)), config.port)
