@@ -26,6 +26,9 @@ class MysqlConfig:
     tls: bool = True
     # Seconds a client has to log in before the server hangs up silently (MySQL's connect_timeout).
     connect_timeout: float = 10.0
+    # Longest a reply is held for SLEEP() or BENCHMARK() in one command, in seconds; a real server
+    # sleeps as asked, this bounds how long a time-based probe can hold a connection.
+    max_sleep: float = 30.0
 
     def listens(self) -> list[tuple[str, int]]:
         """(setting, port) for every port it binds."""
@@ -43,5 +46,7 @@ class MysqlConfig:
             )
         if self.connect_timeout <= 0:
             raise ConfigError("HONEYPODS_MYSQL_CONNECT_TIMEOUT must be positive")
+        if not 0 <= self.max_sleep <= 3600:
+            raise ConfigError("HONEYPODS_MYSQL_MAX_SLEEP: 0 to 3600 seconds")
         if not 1024 <= self.max_packet_size <= 1 << 30:
             raise ConfigError("HONEYPODS_MYSQL_MAX_PACKET_SIZE: 1024 to 1073741824 bytes")

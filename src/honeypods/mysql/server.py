@@ -9,7 +9,9 @@ replies; TLS (``mysql.tls``); the login deadline; and the events.
   offline cracking, and the plaintext password whenever it is known: a scramble matched an
   accepted one, or full authentication revealed it. An attempt the client abandons halfway (it
   disconnects during the dialogue, or breaks the protocol) is logged as a failure when it ends.
-* After login, each command is one ``mysql.command`` event.
+* After login, each command is one ``mysql.command`` event. A statement that called SLEEP() or
+  BENCHMARK() has its reply held as long as it asked, at most ``max_sleep`` seconds (the event
+  records both), so time-based probes see a server that sleeps; what comes after waits behind it.
 * A ``ProtocolError`` is answered with the ERR it carries, then the connection closes with
   ``protocol_error``; the guard closes it and catches anything else.
 
@@ -117,6 +119,9 @@ class MysqlProtocol(asyncio.Protocol):
         self.out: list[bytes] = []
         self.commands: Commands | None = None
         self.tls: TlsLayer | None = None
+        # loop.time() until which replies are held (a SLEEP), and the timer that releases them.
+        self.held_until = 0.0
+        self.release: asyncio.TimerHandle | None = None
 
     @property
     def login(self) -> Login:
@@ -170,6 +175,8 @@ class MysqlProtocol(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.release is not None:
+            self.release.cancel()
         login = self._login
         if login is not None and login.end():
             # The client left halfway through the dialogue: still one attempt, failed.
@@ -203,7 +210,14 @@ class MysqlProtocol(asyncio.Protocol):
                     self._log_login(login)
                 self.out.append(codec.fail(exc))
                 closing = "protocol_error"
-        if self.out and self.transport is not None:
+        if self.release is None:
+            self._write()
+        if closing:
+            self.session.close(closing)
+
+    def _write(self) -> None:
+        self.release = None
+        if self.out and self.transport is not None and self.session.reason is None:
             data = b"".join(self.out)
             self.out.clear()
             if self.tls is not None:
@@ -213,8 +227,14 @@ class MysqlProtocol(asyncio.Protocol):
                     self.session.close("protocol_error")
                     return
             self.transport.write(data)
-        if closing:
-            self.session.close(closing)
+
+    def _hold(self, seconds: float) -> None:
+        """Hold every reply from now on for ``seconds`` more (a SLEEP the statement asked for)."""
+        loop = asyncio.get_running_loop()
+        self.held_until = max(self.held_until, loop.time()) + seconds
+        if self.release is not None:
+            self.release.cancel()
+        self.release = loop.call_at(self.held_until, self._write)
 
     def _start_tls(self) -> bool:
         """Answer an SSLRequest; False when the connection is already closing."""
@@ -334,6 +354,13 @@ class MysqlProtocol(asyncio.Protocol):
             fields["mysql.error_code"] = last.code
         elif isinstance(last, ResultSet):
             fields["mysql.rows"] = len(last.rows)
+        asked = commands.sql.take_sleep()
+        if asked:
+            cap = self.server.config.max_sleep
+            fields["mysql.sleep"] = round(asked, 3)
+            if asked > cap:
+                fields["mysql.sleep_capped"] = True
+            self._hold(min(asked, cap))
         self.session.emit("mysql.command", fields)
         if last is not None:
             self._send(last)
