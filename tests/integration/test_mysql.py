@@ -431,3 +431,27 @@ def test_other_commands_over_a_raw_socket(decoy: Callable[..., tuple[DecoyProces
         "COM_0x30",
         "COM_INIT_DB",
     ]
+
+
+def test_pre_41_login_is_refused_and_logged_with_its_user(
+    decoy: Callable[..., tuple[DecoyProcess, int]],
+) -> None:
+    proc, port = decoy()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        _read_packet(sock)
+        # HandshakeResponse320: CLIENT_LONG_PASSWORD | CLIENT_CONNECT_WITH_DB, max packet 16 MiB,
+        # user, the 8-byte old-password scramble, database.
+        body = (1 | 8).to_bytes(2, "little") + (1 << 24 - 1).to_bytes(3, "little")
+        body += b"olduser\0" + b"ABCDEFGH\0" + b"app_prod\0"
+        sock.sendall(len(body).to_bytes(3, "little") + b"\x01" + body)
+        assert _read_packet(sock) == b"\xff\x13\x04#08S01Bad handshake"
+        assert sock.recv(10) == b""
+    docs = proc.wait_for(lambda docs: _count(docs, "session.closed") >= 1)
+    [login] = [d for d in docs if d["event"]["action"] == "mysql.login"]
+    assert login["user"]["name"] == "olduser"
+    assert login["event"]["outcome"] == "failure"
+    assert login["mysql"]["error_code"] == 1043
+    assert login["mysql"]["database"] == "app_prod"
+    assert login["mysql"]["auth_response_hex"] == b"ABCDEFGH".hex()
+    [closed] = [d for d in docs if d["event"]["action"] == "session.closed"]
+    assert closed["event"]["reason"] == "protocol_error"

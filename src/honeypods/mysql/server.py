@@ -208,6 +208,10 @@ class MysqlProtocol(asyncio.Protocol):
                 login = self._login
                 if login is not None and login.end(exc.code):
                     self._log_login(login)
+                elif login is None and isinstance(exc.hello, HandshakeResponse):
+                    # Unreadable as a 4.1 login, yet it named a user: still one failed attempt.
+                    self.login.refused(exc.hello, exc.code)
+                    self._log_login(self.login)
                 self.out.append(codec.fail(exc))
                 closing = "protocol_error"
         if self.release is None:
