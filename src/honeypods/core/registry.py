@@ -49,10 +49,13 @@ class Started(Protocol):
 
 
 class Start(Protocol):
-    """A decoy's ``server.start``: listen with these settings and return what is running."""
+    """A decoy's ``server.start``: listen with these settings and return what is running.
+
+    A ``seeded`` decoy's also takes ``persona_seed``; the others are never passed it.
+    """
 
     async def __call__(
-        self, config: Any, *, limits: Limits, host: str, metrics_port: int = 0
+        self, config: Any, *, limits: Limits, host: str, metrics_port: int = 0, **seeded: str
     ) -> Started: ...
 
 
@@ -69,6 +72,8 @@ class Decoy:
         logins: whether it counts login attempts (``honeypods_login_attempts_total``).
         limits: connection limits that differ from ``Limits``' defaults, as the real service has.
         needs: top-level modules its server imports beyond the core (its pip extra).
+        seeded: its persona draws per-install choices from HONEYPODS_PERSONA_SEED; its ``start``
+            takes ``persona_seed``.
     """
 
     name: str
@@ -79,6 +84,7 @@ class Decoy:
     logins: bool = True
     limits: Mapping[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()
+    seeded: bool = False
 
     def __post_init__(self) -> None:
         events.register(self.name, self.events)

@@ -11,4 +11,5 @@ DECOY = Decoy(
     events=EVENTS,
     rules=("honeypod.vuln.svc",),
     limits={"idle_timeout": 120.0, "deadline": 900.0},
+    seeded=True,
 )

@@ -84,14 +84,14 @@ class Server:
         return self.tls
 
     @classmethod
-    def from_config(cls, config: MysqlConfig, port: int) -> Server:
+    def from_config(cls, config: MysqlConfig, port: int, seed: str = "") -> Server:
         # A container's hostname is its short id; a fresh one per process, like a new container.
         hostname = secrets.token_hex(6)
         tls = config.tls and importlib.util.find_spec("cryptography") is not None
         return cls(
             tls_offered=tls,
             config=config,
-            accounts=Accounts(config.accept, config.auth_plugin),
+            accounts=Accounts(config.accept, config.auth_plugin, seed),
             keys=RsaKeys(),
             variables=default_variables(config.server_version, hostname, port, tls=tls),
             # Ids continue from what a server up for a while would have handed out.
@@ -372,7 +372,7 @@ class MysqlProtocol(asyncio.Protocol):
 
 
 async def start(
-    config: MysqlConfig, *, limits: Limits, host: str, metrics_port: int = 0
+    config: MysqlConfig, *, limits: Limits, host: str, metrics_port: int = 0, persona_seed: str = ""
 ) -> Running:
     """Listen on ``config.port``.
 
@@ -381,6 +381,7 @@ async def start(
         limits: connection limits for its guard.
         host: address to bind.
         metrics_port: unused; part of every decoy's signature.
+        persona_seed: the install's seed; accounts without a pinned password draw theirs from it.
     """
     del metrics_port
     guard = Guard(DECOY, limits, RULE)
@@ -390,5 +391,5 @@ async def start(
     running = await guard.start(host, [(factory, config.port)])
     addresses = running.addresses
     port = int(addresses[0].rsplit(":", 1)[1]) if addresses else config.port
-    holder.append(Server.from_config(config, port))
+    holder.append(Server.from_config(config, port, persona_seed))
     return running
