@@ -148,6 +148,7 @@ def main() -> int:
         ["mysql"],
         {
             "HONEYPODS_MYSQL_PORT": str(port),
+            "HONEYPODS_MYSQL_ACCEPT": "root:root",  # the login the load generator makes
             # One source (this machine) makes every connection here: lift the per-source cap.
             "HONEYPODS_MAX_PER_SOURCE": "20000",
             "HONEYPODS_MAX_CONNECTIONS": "20000",

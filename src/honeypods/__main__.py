@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import resource
+import secrets
 import signal
 import sys
 from collections.abc import Sequence
@@ -95,10 +96,12 @@ def _choose(named: list[str]) -> list[str]:
     return named
 
 
-async def _start(settings: Settings, decoy: str) -> registry.Started:
-    start = registry.get(decoy).start()
-    # Only the decoys that can sit behind a PROXY-protocol load balancer take its settings.
-    extra: dict[str, Any] = {}
+async def _start(settings: Settings, decoy: str, seed: str) -> registry.Started:
+    spec = registry.get(decoy)
+    start = spec.start()
+    # Only the decoys that can sit behind a PROXY-protocol load balancer take its settings, and
+    # only those whose persona draws per-install choices take the seed.
+    extra: dict[str, Any] = {"persona_seed": seed} if spec.seeded else {}
     if decoy in settings.proxies:
         extra["proxy"] = settings.proxies[decoy]
     return await start(
@@ -157,16 +160,20 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         )
     running: dict[str, registry.Started] = {}
     tasks: list[asyncio.Task[None]] = []
+    # Without a configured seed each start draws its own, and says which, so it can be pinned.
+    seed = common.persona_seed or secrets.token_hex(16)
     try:
         for decoy in settings.decoys:
-            run = running[decoy] = await _start(settings, decoy)
+            run = running[decoy] = await _start(settings, decoy, seed)
             spec = registry.get(decoy)
             metrics.declare(decoy, spec.rules, logins=spec.logins)
-            events.emit(
-                "honeypods.start",
-                decoy,
-                {"honeypod.addresses": run.addresses, "service.version": __version__},
-            )
+            fields: dict[str, Any] = {
+                "honeypod.addresses": run.addresses,
+                "service.version": __version__,
+            }
+            if spec.seeded and not common.persona_seed:
+                fields["honeypod.persona_seed"] = seed
+            events.emit("honeypods.start", decoy, fields)
         if common.summary_interval:
             tasks.append(loop.create_task(_summaries(running, common.summary_interval)))
         metrics.set_ready(True)

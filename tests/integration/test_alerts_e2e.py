@@ -161,6 +161,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             }
             if decoy == "web":
                 env["HONEYPODS_WEB_TLS_PORT"] = "0"
+            if decoy == "mysql":
+                env["HONEYPODS_MYSQL_ACCEPT"] = "root:root"  # the login the attack uses
             add(name, decoy, env, metrics=f"127.0.0.1:{metrics}", ports=[port])
         netns = None
         if os.geteuid() == 0:

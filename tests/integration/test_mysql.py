@@ -19,6 +19,8 @@ import pymysql
 import pytest
 from tests.conftest import DecoyProcess, free_port, require_tool
 
+from honeypods.mysql.passwords import WEAK_PASSWORDS, weak_password
+
 pytestmark = pytest.mark.integration
 
 DENIED = "Access denied for user '{}'@'127.0.0.1' (using password: YES)"
@@ -28,7 +30,9 @@ DENIED = "Access denied for user '{}'@'127.0.0.1' (using password: YES)"
 def decoy(decoy_process: Callable[..., DecoyProcess]) -> Callable[..., tuple[DecoyProcess, int]]:
     def start(**env: str) -> tuple[DecoyProcess, int]:
         port = free_port()
-        full = {"HONEYPODS_MYSQL_PORT": str(port), **env}
+        # One password per account, as on MySQL: each test pins the ones it logs in with.
+        accept = {"HONEYPODS_MYSQL_ACCEPT": "root:,admin:admin"}
+        full = {"HONEYPODS_MYSQL_PORT": str(port), **accept, **env}
         return decoy_process(["mysql"], full), port
 
     return start
@@ -117,7 +121,7 @@ def test_pymysql_multi_statements(decoy: Callable[..., tuple[DecoyProcess, int]]
 
 async def test_aiomysql_session(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
     aiomysql = pytest.importorskip("aiomysql")
-    proc, port = decoy()
+    proc, port = decoy(HONEYPODS_MYSQL_ACCEPT="root:root")
     conn = await aiomysql.connect(host="127.0.0.1", port=port, user="root", password="root")
     async with conn.cursor() as cur:
         await cur.execute("SHOW DATABASES")
@@ -144,7 +148,9 @@ async def test_aiomysql_session(decoy: Callable[..., tuple[DecoyProcess, int]]) 
 
 
 def test_native_password_via_auth_switch(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
-    proc, port = decoy(HONEYPODS_MYSQL_AUTH_PLUGIN="mysql_native_password")
+    proc, port = decoy(
+        HONEYPODS_MYSQL_ACCEPT="root:password", HONEYPODS_MYSQL_AUTH_PLUGIN="mysql_native_password"
+    )
     conn = pymysql.connect(host="127.0.0.1", port=port, user="root", password="password")
     with conn.cursor() as cur:
         cur.execute("SELECT USER()")
@@ -163,7 +169,7 @@ def test_mysql_connector_prepared_statements(
     decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
     connector = pytest.importorskip("mysql.connector")
-    proc, port = decoy()
+    proc, port = decoy(HONEYPODS_MYSQL_ACCEPT="root:root,admin:admin")
     options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "use_pure": True}
     conn = connector.connect(user="root", password="root", ssl_disabled=True, **options)
     cur = conn.cursor()
@@ -208,7 +214,7 @@ def _mysql_cli(port: int, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_mysql_cli(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
-    proc, port = decoy()
+    proc, port = decoy(HONEYPODS_MYSQL_ACCEPT="root:,root:123456")
     sql = "SHOW DATABASES; SELECT VERSION(); USE app_prod; SHOW TABLES; SELECT * FROM api_keys;"
     done = _mysql_cli(port, "-u", "root", "-e", sql)
     assert done.returncode == 0, done.stderr
@@ -242,7 +248,7 @@ def test_mysql_cli_compressed(decoy: Callable[..., tuple[DecoyProcess, int]]) ->
 
 
 def test_tls_like_mysql_8(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
-    proc, port = decoy()
+    proc, port = decoy(HONEYPODS_MYSQL_ACCEPT="root:,root:root")
     done = _mysql_cli(
         port, "-u", "root", "--ssl", "-e", "SHOW STATUS LIKE 'Ssl_cipher'; SHOW DATABASES"
     )
@@ -286,7 +292,7 @@ def test_hydra_every_attempt_is_one_login(
     decoy: Callable[..., tuple[DecoyProcess, int]], tmp_path: Path
 ) -> None:
     hydra = require_tool("hydra")
-    proc, port = decoy()
+    proc, port = decoy(HONEYPODS_MYSQL_ACCEPT="root:password")
     words = tmp_path / "words.txt"
     words.write_text("letmein\nqwerty\ntoor\nsecret\npassword\n")
     done = subprocess.run(
@@ -431,3 +437,81 @@ def test_other_commands_over_a_raw_socket(decoy: Callable[..., tuple[DecoyProces
         "COM_0x30",
         "COM_INIT_DB",
     ]
+
+
+def test_pre_41_login_is_refused_and_logged_with_its_user(
+    decoy: Callable[..., tuple[DecoyProcess, int]],
+) -> None:
+    proc, port = decoy()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        _read_packet(sock)
+        # HandshakeResponse320: CLIENT_LONG_PASSWORD | CLIENT_CONNECT_WITH_DB, max packet 16 MiB,
+        # user, the 8-byte old-password scramble, database.
+        body = (1 | 8).to_bytes(2, "little") + (1 << 24 - 1).to_bytes(3, "little")
+        body += b"olduser\0" + b"ABCDEFGH\0" + b"app_prod\0"
+        sock.sendall(len(body).to_bytes(3, "little") + b"\x01" + body)
+        assert _read_packet(sock) == b"\xff\x13\x04#08S01Bad handshake"
+        assert sock.recv(10) == b""
+    docs = proc.wait_for(lambda docs: _count(docs, "session.closed") >= 1)
+    [login] = [d for d in docs if d["event"]["action"] == "mysql.login"]
+    assert login["user"]["name"] == "olduser"
+    assert login["event"]["outcome"] == "failure"
+    assert login["mysql"]["error_code"] == 1043
+    assert login["mysql"]["database"] == "app_prod"
+    assert login["mysql"]["auth_response_hex"] == b"ABCDEFGH".hex()
+    [closed] = [d for d in docs if d["event"]["action"] == "session.closed"]
+    assert closed["event"]["reason"] == "protocol_error"
+
+
+def test_hydra_finds_exactly_one_password_drawn_from_the_seed(
+    decoy_process: Callable[..., DecoyProcess], tmp_path: Path
+) -> None:
+    hydra = require_tool("hydra")
+    port = free_port()
+    seed = "test-install-2"  # root draws 12345678 here
+    # The defaults: root and admin, each with one weak password drawn from the install's seed.
+    proc = decoy_process(
+        ["mysql"], {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_PERSONA_SEED": seed}
+    )
+    words = tmp_path / "words.txt"
+    # Every password any account could get, and more; hydra goes on after a hit (no -f).
+    words.write_text("\n".join(["letmein", *WEAK_PASSWORDS, "hunter2"]) + "\n")
+    done = subprocess.run(
+        [
+            hydra,
+            "-V",
+            "-t",
+            "1",
+            "-e",
+            "n",
+            "-l",
+            "root",
+            "-P",
+            str(words),
+            f"mysql://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    found = re.findall(r"login: root(?:\s+password: (\S+))?\s*$", done.stdout, re.M)
+    assert found == [weak_password(seed, "root")], done.stdout
+    assert "1 valid password found" in done.stdout
+    tried = len(re.findall(r"^\[ATTEMPT\]", done.stdout, re.M)) or 1
+    logins = _logins(proc, tried)
+    assert [e["event"]["outcome"] for e in logins].count("success") == 1
+    (start,) = [e for e in proc.of("honeypods.start") if e["honeypod"]["decoy"] == "mysql"]
+    assert "persona_seed" not in start["honeypod"]  # set, so not drawn: nothing to log
+
+
+def test_without_a_seed_one_is_drawn_and_logged(decoy_process: Callable[..., DecoyProcess]) -> None:
+    port = free_port()
+    proc = decoy_process(["mysql"], {"HONEYPODS_MYSQL_PORT": str(port)})
+    (start,) = [e for e in proc.of("honeypods.start") if e["honeypod"]["decoy"] == "mysql"]
+    seed = start["honeypod"]["persona_seed"]
+    password = weak_password(seed, "admin")
+    with pymysql.connect(host="127.0.0.1", port=port, user="admin", password=password) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT CURRENT_USER()")
+        assert cur.fetchall() == (("admin@%",),)

@@ -26,7 +26,9 @@ BINARY_COLLATION = 63
 def decoy(decoy_process: Callable[..., DecoyProcess]) -> Callable[..., tuple[DecoyProcess, int]]:
     def start(**env: str) -> tuple[DecoyProcess, int]:
         port = free_port()
-        return decoy_process(["mysql"], {"HONEYPODS_MYSQL_PORT": str(port), **env}), port
+        # The dump logs in as root with no password: pin that one password for the account.
+        full = {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_MYSQL_ACCEPT": "root:", **env}
+        return decoy_process(["mysql"], full), port
 
     return start
 

@@ -22,6 +22,8 @@ import pymysql
 import pytest
 from tests.conftest import DecoyProcess, free_port
 
+from honeypods.mysql.passwords import weak_password
+
 pytestmark = pytest.mark.integration
 
 Start = Callable[..., DecoyProcess]
@@ -120,6 +122,7 @@ def test_every_mysql_setting_away_from_its_default(decoy_process: Start) -> None
             "HONEYPODS_MYSQL_MAX_PACKET_SIZE": "4096",
             "HONEYPODS_MYSQL_TLS": "false",
             "HONEYPODS_MYSQL_CONNECT_TIMEOUT": "0.8",
+            "HONEYPODS_MYSQL_MAX_SLEEP": "0",
         },
     )
     # HONEYPODS_MYSQL_PORT: the listener, and what @@port reports.
@@ -144,6 +147,8 @@ def test_every_mysql_setting_away_from_its_default(decoy_process: Start) -> None
         assert info.value.args == (1153, "Got a packet bigger than 'max_allowed_packet' bytes")
     with _connect(port, "bob", "") as conn:
         assert _query(conn, "SELECT USER()") == (("bob@127.0.0.1",),)
+        # HONEYPODS_MYSQL_MAX_SLEEP=0: SLEEP answers at once (the event says it was asked).
+        assert _query(conn, "SELECT SLEEP(600)") == ((0,),)
     for user, password in (("root", ""), ("alice", "root")):
         with pytest.raises(pymysql.err.OperationalError) as info:
             _connect(port, user, password)
@@ -210,7 +215,12 @@ def test_tls_on_with_its_auto_generated_certificate(decoy_process: Start) -> Non
     ("setting", "message"),
     [
         ("HONEYPODS_MYSQL_PORT=70000", "HONEYPODS_MYSQL_PORT=70000: a port is 0-65535"),
-        ("HONEYPODS_MYSQL_ACCEPT=root", "HONEYPODS_MYSQL_ACCEPT: 'root' is not user:password"),
+        (
+            "HONEYPODS_MYSQL_ACCEPT=root:a,root:b,root:c",
+            "HONEYPODS_MYSQL_ACCEPT: 'root' has 3 passwords; a MySQL account has one",
+        ),
+        ("HONEYPODS_MYSQL_ACCEPT=:x", "HONEYPODS_MYSQL_ACCEPT: an entry without a user name"),
+        ("HONEYPODS_MYSQL_MAX_SLEEP=-1", "HONEYPODS_MYSQL_MAX_SLEEP: 0 to 3600 seconds"),
         ("HONEYPODS_MYSQL_AUTH_PLUGIN=sha256_password", "HONEYPODS_MYSQL_AUTH_PLUGIN"),
         ("HONEYPODS_MYSQL_MAX_PACKET_SIZE=100", "HONEYPODS_MYSQL_MAX_PACKET_SIZE: 1024 to"),
         ("HONEYPODS_MYSQL_TLS=maybe", "HONEYPODS_MYSQL_TLS='maybe': expected true or false"),
@@ -220,3 +230,19 @@ def test_tls_on_with_its_auto_generated_certificate(decoy_process: Start) -> Non
 )
 def test_a_bad_value_stops_the_process_naming_the_setting(setting: str, message: str) -> None:
     assert message in refused(setting)
+
+
+def test_persona_seed_draws_the_account_passwords(decoy_process: Start) -> None:
+    # HONEYPODS_PERSONA_SEED: two processes of one install agree on root's one password.
+    seed = "install-settings-test"
+    password = weak_password(seed, "root")
+    for _ in range(2):
+        port = free_port()
+        proc = run(
+            decoy_process, {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_PERSONA_SEED": seed}
+        )
+        with _connect(port, "root", password) as conn:
+            assert _query(conn, "SELECT CURRENT_USER()") == (("root@%",),)
+        (start,) = [e for e in proc.of("honeypods.start") if e["honeypod"]["decoy"] == "mysql"]
+        assert "persona_seed" not in start["honeypod"]
+        proc.stop()

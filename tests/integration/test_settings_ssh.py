@@ -14,10 +14,12 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import asyncssh
+import paramiko
 import pytest
 from tests.conftest import DecoyProcess, free_port, refused_at_start, require_tool
 
@@ -271,11 +273,45 @@ def test_connection_limits(decoy_process: Start) -> None:
         assert event["event"]["reason"] == "limit"
 
 
+def test_moduli_file_gives_the_group_exchange_its_groups(
+    decoy_process: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One 3072-bit group only: a client preferring 2048 bits gets it, as sshd picks the smallest
+    # size not below the request from what its moduli file holds.
+    shipped = resources.files("honeypods.ssh").joinpath("moduli").read_text().splitlines()
+    line = next(entry for entry in shipped if entry.split()[4:5] == ["3071"])
+    (tmp_path / "moduli").write_text(line + "\n")
+    port = free_port()
+    proc = run_ssh(
+        decoy_process,
+        {"HONEYPODS_SSH_PORT": str(port), "HONEYPODS_SSH_MODULI_FILE": str(tmp_path / "moduli")},
+    )
+    gex = paramiko.kex_gex.KexGexSHA256
+    groups: list[int] = []
+    parse = gex._parse_kexdh_gex_group
+
+    def noted(self: Any, m: Any) -> None:
+        parse(self, m)
+        groups.append(self.p)
+
+    monkeypatch.setattr(gex, "_parse_kexdh_gex_group", noted)
+    monkeypatch.setattr(gex, "preferred_bits", 2048)
+    others = [k for k in paramiko.Transport._preferred_kex if k != gex.name]
+    transport = paramiko.Transport(("127.0.0.1", port), disabled_algorithms={"kex": others})
+    try:
+        transport.start_client(timeout=30)
+    finally:
+        transport.close()
+    assert groups == [int(line.split()[6], 16)]
+    proc.wait_for(lambda docs: any(d["event"]["action"] == "ssh.kex" for d in docs))
+
+
 BAD_VALUES = [
     ({"HONEYPODS_SSH_PORT": "70000"}, "HONEYPODS_SSH_PORT=70000: a port is 0-65535"),
     ({"HONEYPODS_SSH_SERVER_VERSION": "OpenSSH_8.4p1"}, "HONEYPODS_SSH_SERVER_VERSION: SSH-2.0-"),
     ({"HONEYPODS_SSH_SERVER_VERSION": "SSH-2.0-OpenSSH_8.4p1 Débian"}, "must be ASCII"),
     ({"HONEYPODS_SSH_HOST_KEY_DIR": "{dir}/none"}, "HONEYPODS_SSH_HOST_KEY_DIR: no directory"),
+    ({"HONEYPODS_SSH_MODULI_FILE": "{dir}/moduli"}, "HONEYPODS_SSH_MODULI_FILE: no file"),
     ({"HONEYPODS_SSH_HOST_KEY_DIR": "{dir}"}, "ssh_host_rsa_key is not a PEM/OpenSSH key"),
     ({"HONEYPODS_SSH_ACCEPT": "root"}, "HONEYPODS_SSH_ACCEPT: 'root' is not user:password"),
     ({"HONEYPODS_SSH_MAX_AUTH_TRIES": "0"}, "HONEYPODS_SSH_MAX_AUTH_TRIES must be at least 1"),

@@ -197,6 +197,11 @@ CORE: Final[Mapping[str, EventSpec]] = {
         {
             "honeypod.addresses": (STRS, "host:port pairs it listens on."),
             "service.version": (STR, "Package version."),
+            "honeypod.persona_seed": (
+                STR,
+                "The seed drawn at this start when HONEYPODS_PERSONA_SEED is unset (decoys "
+                "whose persona uses one).",
+            ),
         },
         connection=False,
     ),

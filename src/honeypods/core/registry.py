@@ -49,10 +49,13 @@ class Started(Protocol):
 
 
 class Start(Protocol):
-    """A decoy's ``server.start``: listen with these settings and return what is running."""
+    """A decoy's ``server.start``: listen with these settings and return what is running.
+
+    A ``seeded`` decoy's also takes ``persona_seed``; the others are never passed it.
+    """
 
     async def __call__(
-        self, config: Any, *, limits: Limits, host: str, metrics_port: int = 0
+        self, config: Any, *, limits: Limits, host: str, metrics_port: int = 0, **seeded: str
     ) -> Started: ...
 
 
@@ -71,6 +74,8 @@ class Decoy:
         needs: top-level modules its server imports beyond the core (its pip extra).
         proxy_protocol: whether it can sit behind a load balancer sending a PROXY protocol
             header; its ``start`` then takes ``proxy``, a ``ProxyProtocol``.
+        seeded: its persona draws per-install choices from HONEYPODS_PERSONA_SEED; its ``start``
+            takes ``persona_seed``.
     """
 
     name: str
@@ -82,6 +87,7 @@ class Decoy:
     limits: Mapping[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()
     proxy_protocol: bool = False
+    seeded: bool = False
 
     def __post_init__(self) -> None:
         events.register(self.name, self.events)

@@ -72,6 +72,10 @@ class Common:
     alert_queue_size: int = 10000
     # Seconds one request to the Alertmanager or webhook may take.
     alert_timeout: float = 5.0
+    # Seed of the per-install persona choices (the MySQL accounts' passwords): give every replica
+    # of one install the same value, kept across upgrades. Empty: a random one per start, logged
+    # in the decoys' honeypods.start events, so a restart changes what was drawn.
+    persona_seed: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,4 +12,5 @@ DECOY = Decoy(
     rules=("honeypod.vuln.svc",),
     limits={"idle_timeout": 120.0, "deadline": 900.0},
     proxy_protocol=True,
+    seeded=True,
 )

@@ -254,6 +254,13 @@ class Login:
             return self._accept(password)
         return self._refuse(self._denied())
 
+    def refused(self, hello: HandshakeResponse, error: int) -> None:
+        """A response refused unread (a pre-4.1 client's): one failed attempt, and the end."""
+        self.hello = hello
+        self.checked_plugin, self.checked_response = hello.plugin, hello.auth_response
+        self.error = error
+        self._move(Move.END)
+
     def end(self, error: int = 0) -> bool:
         """The client left, or broke the protocol with ``error``.
 

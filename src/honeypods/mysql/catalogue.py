@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from honeypods.core.catalogue import BOOL, INT, OBJ, STR, EventSpec
+from honeypods.core.catalogue import BOOL, INT, NUM, OBJ, STR, EventSpec
 
 EVENTS: Final[Mapping[str, EventSpec]] = {
     "mysql.login": EventSpec(
@@ -37,6 +37,15 @@ EVENTS: Final[Mapping[str, EventSpec]] = {
             "mysql.query_truncated": (BOOL, "The text was cut."),
             "mysql.error_code": (INT, "Error code sent, if the answer was an error."),
             "mysql.rows": (INT, "Rows sent in the answer."),
+            "mysql.sleep": (
+                NUM,
+                "Seconds SLEEP() or BENCHMARK() asked for; the reply was held that long, "
+                "at most HONEYPODS_MYSQL_MAX_SLEEP.",
+            ),
+            "mysql.sleep_capped": (
+                BOOL,
+                "The delay asked for was cut to HONEYPODS_MYSQL_MAX_SLEEP.",
+            ),
         },
         required=("mysql.command",),
     ),

@@ -15,8 +15,11 @@ class MysqlConfig:
     port: int = 3306
     # Version the greeting and SELECT VERSION() report.
     server_version: str = "8.0.36"
-    # Logins let in, user:password, comma-separated; an empty password is written `root:`.
-    accept: tuple[str, ...] = ("root:", "root:root", "root:password", "root:123456", "admin:admin")
+    # Accounts let in, comma-separated. `user` gets one weak password, drawn from
+    # HONEYPODS_PERSONA_SEED and the user name among: (empty), root, 123456, password, mysql,
+    # toor, admin, 12345678, qwerty, changeme, root123, P@ssw0rd. `user:password` pins it
+    # (`root:` is an empty one). An account has one password, two at most (RETAIN CURRENT PASSWORD).
+    accept: tuple[str, ...] = ("root", "admin")
     # Plugin the accounts use: caching_sha2_password (MySQL 8.0's default) or mysql_native_password.
     # Clients that answer the greeting with the other plugin are switched to this one.
     auth_plugin: str = "caching_sha2_password"
@@ -26,6 +29,9 @@ class MysqlConfig:
     tls: bool = True
     # Seconds a client has to log in before the server hangs up silently (MySQL's connect_timeout).
     connect_timeout: float = 10.0
+    # Longest a reply is held for SLEEP() or BENCHMARK() in one command, in seconds; a real server
+    # sleeps as asked, this bounds how long a time-based probe can hold a connection.
+    max_sleep: float = 30.0
 
     def listens(self) -> list[tuple[str, int]]:
         """(setting, port) for every port it binds."""
@@ -34,14 +40,22 @@ class MysqlConfig:
     def check(self) -> None:
         """Raises:
         ConfigError: a value is out of range or malformed."""
-        for cred in self.accept:
-            if ":" not in cred:
-                raise ConfigError(f"HONEYPODS_MYSQL_ACCEPT: {cred!r} is not user:password")
+        users = [cred.partition(":")[0] for cred in self.accept]
+        for user in users:
+            if not user:
+                raise ConfigError("HONEYPODS_MYSQL_ACCEPT: an entry without a user name")
+            if users.count(user) > 2:
+                raise ConfigError(
+                    f"HONEYPODS_MYSQL_ACCEPT: {user!r} has {users.count(user)} passwords; "
+                    "a MySQL account has one (two with RETAIN CURRENT PASSWORD)"
+                )
         if self.auth_plugin not in ("caching_sha2_password", "mysql_native_password"):
             raise ConfigError(
                 "HONEYPODS_MYSQL_AUTH_PLUGIN: caching_sha2_password or mysql_native_password"
             )
         if self.connect_timeout <= 0:
             raise ConfigError("HONEYPODS_MYSQL_CONNECT_TIMEOUT must be positive")
+        if not 0 <= self.max_sleep <= 3600:
+            raise ConfigError("HONEYPODS_MYSQL_MAX_SLEEP: 0 to 3600 seconds")
         if not 1024 <= self.max_packet_size <= 1 << 30:
             raise ConfigError("HONEYPODS_MYSQL_MAX_PACKET_SIZE: 1024 to 1073741824 bytes")

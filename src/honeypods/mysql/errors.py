@@ -34,11 +34,14 @@ class ProtocolError(Exception):
 
     Args:
         reply: the ERR to answer with (1043 bad handshake, 1153 packet too large, ...).
+        hello: the login packet refused, when it could still be read (a pre-4.1 response), so the
+            attempt is logged with the user it named.
     """
 
-    def __init__(self, reply: Err) -> None:
+    def __init__(self, reply: Err, hello: object | None = None) -> None:
         super().__init__(f"{reply.code} ({reply.sqlstate}): {reply.message}")
         self.reply = reply
+        self.hello = hello
         self.code = reply.code
         self.sqlstate = reply.sqlstate
         self.message = reply.message

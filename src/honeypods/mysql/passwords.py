@@ -8,6 +8,10 @@ Rules this module keeps:
 * One RSA key pair serves the whole process, as MySQL 8.0's auto-generated one does. It is made
   on first use (a fraction of a second, once), so scanners that never ask for it never pay for
   ``cryptography``; without ``cryptography`` there is no key, as on a server without one.
+* An account has one password, as a real one has (two with RETAIN CURRENT PASSWORD), so a
+  brute-forcer that goes on after its first hit still finds one. An account listed without a
+  password gets one of ``WEAK_PASSWORDS``, drawn from the per-install seed
+  (HONEYPODS_PERSONA_SEED) and the user name: every replica and restart of one install agrees.
 * Pure functions and objects: no asyncio, nothing of ``honeypods.core``.
 """
 
@@ -25,6 +29,28 @@ from honeypods.mysql.codec.constants import CACHING_SHA2, NATIVE
 _SALT_TABLE: Final = bytes((b & 0x7F) + ((b & 0x7F) in (0, 0x24)) for b in range(256))
 # What a client sends for an empty password: nothing, or a lone NUL.
 EMPTY_RESPONSES: Final = (b"", b"\0")
+# The passwords an account listed without one may get: the first ones every MySQL word list
+# tries, the empty password (a fresh install's root) among them.
+WEAK_PASSWORDS: Final = (
+    "",
+    "root",
+    "123456",
+    "password",
+    "mysql",
+    "toor",
+    "admin",
+    "12345678",
+    "qwerty",
+    "changeme",
+    "root123",
+    "P@ssw0rd",
+)
+
+
+def weak_password(seed: str, user: str) -> str:
+    """The password of ``user`` in the install whose seed is ``seed``: one of WEAK_PASSWORDS."""
+    digest = hmac.new(seed.encode(), b"mysql.password\0" + user.encode(), hashlib.sha256).digest()
+    return WEAK_PASSWORDS[int.from_bytes(digest[:8], "big") % len(WEAK_PASSWORDS)]
 
 
 def make_salt() -> bytes:
@@ -65,15 +91,19 @@ class Accounts:
     """The logins the persona lets in, and the plugin its accounts use.
 
     Args:
-        accept: ``user:password`` strings; an empty password is ``user:``.
+        accept: ``user:password`` strings (an empty password is ``user:``), or a bare ``user``,
+            whose password is ``weak_password(seed, user)``.
         plugin: ``caching_sha2_password`` or ``mysql_native_password``.
+        seed: the install's persona seed.
     """
 
-    def __init__(self, accept: Iterable[str], plugin: str) -> None:
+    def __init__(self, accept: Iterable[str], plugin: str, seed: str = "") -> None:
         self.plugin = plugin
         self.passwords: dict[bytes, list[bytes]] = {}
         for cred in accept:
-            user, _, password = cred.partition(":")
+            user, pinned, password = cred.partition(":")
+            if not pinned:
+                password = weak_password(seed, user)
             self.passwords.setdefault(user.encode(), []).append(password.encode())
         # (plugin, password) -> its two salt-independent hashes.
         self._stages: dict[tuple[str, bytes], tuple[bytes, bytes]] = {}

@@ -9,7 +9,9 @@ replies; TLS (``mysql.tls``); the login deadline; and the events.
   offline cracking, and the plaintext password whenever it is known: a scramble matched an
   accepted one, or full authentication revealed it. An attempt the client abandons halfway (it
   disconnects during the dialogue, or breaks the protocol) is logged as a failure when it ends.
-* After login, each command is one ``mysql.command`` event.
+* After login, each command is one ``mysql.command`` event. A statement that called SLEEP() or
+  BENCHMARK() has its reply held as long as it asked, at most ``max_sleep`` seconds (the event
+  records both), so time-based probes see a server that sleeps; what comes after waits behind it.
 * A ``ProtocolError`` is answered with the ERR it carries, then the connection closes with
   ``protocol_error``; the guard closes it and catches anything else.
 
@@ -20,12 +22,7 @@ the greeting and leave, and streams would cost a task per connection.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import math
-import secrets
-import ssl
-import time
-from dataclasses import dataclass
 from typing import Any, Final
 
 from honeypods.core import events
@@ -51,55 +48,14 @@ from honeypods.mysql.codec.constants import CACHING_SHA2, CLIENT_SSL
 from honeypods.mysql.commands import COMMAND_NAMES, Commands
 from honeypods.mysql.config import MysqlConfig
 from honeypods.mysql.errors import ER_1043_BAD_HANDSHAKE
-from honeypods.mysql.passwords import Accounts, RsaKeys, make_salt
-from honeypods.mysql.sql import SqlSession, default_variables
-from honeypods.mysql.tls import TlsError, TlsLayer, make_context
+from honeypods.mysql.passwords import make_salt
+from honeypods.mysql.shared import Server
+from honeypods.mysql.sql import SqlSession
+from honeypods.mysql.tls import TlsError, TlsLayer
 
 DECOY: Final = "mysql"
 RULE: Final = "honeypod.vuln.svc"
 _WITH_TLS: Final = SERVER_CAPABILITIES | CLIENT_SSL
-
-
-@dataclass
-class Server:
-    """Settings and process-wide state shared by every connection."""
-
-    config: MysqlConfig
-    accounts: Accounts
-    keys: RsaKeys
-    variables: dict[str, str | int | bool]
-    next_id: int
-    started: float
-    # TLS, offered when configured and cryptography is installed; the context is made on first use.
-    tls_offered: bool = False
-    tls: ssl.SSLContext | None = None
-    tls_tried: bool = False
-
-    def tls_context(self) -> ssl.SSLContext | None:
-        if not self.tls_tried:
-            self.tls_tried = True
-            self.tls = make_context(self.config.server_version)
-        return self.tls
-
-    @classmethod
-    def from_config(cls, config: MysqlConfig, port: int) -> Server:
-        # A container's hostname is its short id; a fresh one per process, like a new container.
-        hostname = secrets.token_hex(6)
-        tls = config.tls and importlib.util.find_spec("cryptography") is not None
-        return cls(
-            tls_offered=tls,
-            config=config,
-            accounts=Accounts(config.accept, config.auth_plugin),
-            keys=RsaKeys(),
-            variables=default_variables(config.server_version, hostname, port, tls=tls),
-            # Ids continue from what a server up for a while would have handed out.
-            next_id=8 + secrets.randbelow(4000),
-            started=time.monotonic() - 86400 * (3 + secrets.randbelow(40)),
-        )
-
-    def connection_id(self) -> int:
-        self.next_id += 1
-        return self.next_id
 
 
 class MysqlProtocol(asyncio.Protocol):
@@ -117,6 +73,9 @@ class MysqlProtocol(asyncio.Protocol):
         self.out: list[bytes] = []
         self.commands: Commands | None = None
         self.tls: TlsLayer | None = None
+        # loop.time() until which replies are held (a SLEEP), and the timer that releases them.
+        self.held_until = 0.0
+        self.release: asyncio.TimerHandle | None = None
 
     @property
     def login(self) -> Login:
@@ -170,6 +129,8 @@ class MysqlProtocol(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.release is not None:
+            self.release.cancel()
         login = self._login
         if login is not None and login.end():
             # The client left halfway through the dialogue: still one attempt, failed.
@@ -201,9 +162,20 @@ class MysqlProtocol(asyncio.Protocol):
                 login = self._login
                 if login is not None and login.end(exc.code):
                     self._log_login(login)
+                elif login is None and isinstance(exc.hello, HandshakeResponse):
+                    # Unreadable as a 4.1 login, yet it named a user: still one failed attempt.
+                    self.login.refused(exc.hello, exc.code)
+                    self._log_login(self.login)
                 self.out.append(codec.fail(exc))
                 closing = "protocol_error"
-        if self.out and self.transport is not None:
+        if self.release is None:
+            self._write()
+        if closing:
+            self.session.close(closing)
+
+    def _write(self) -> None:
+        self.release = None
+        if self.out and self.transport is not None and self.session.reason is None:
             data = b"".join(self.out)
             self.out.clear()
             if self.tls is not None:
@@ -213,8 +185,14 @@ class MysqlProtocol(asyncio.Protocol):
                     self.session.close("protocol_error")
                     return
             self.transport.write(data)
-        if closing:
-            self.session.close(closing)
+
+    def _hold(self, seconds: float) -> None:
+        """Hold every reply from now on for ``seconds`` more (a SLEEP the statement asked for)."""
+        loop = asyncio.get_running_loop()
+        self.held_until = max(self.held_until, loop.time()) + seconds
+        if self.release is not None:
+            self.release.cancel()
+        self.release = loop.call_at(self.held_until, self._write)
 
     def _start_tls(self) -> bool:
         """Answer an SSLRequest; False when the connection is already closing."""
@@ -334,6 +312,13 @@ class MysqlProtocol(asyncio.Protocol):
             fields["mysql.error_code"] = last.code
         elif isinstance(last, ResultSet):
             fields["mysql.rows"] = len(last.rows)
+        asked = commands.sql.take_sleep()
+        if asked:
+            cap = self.server.config.max_sleep
+            fields["mysql.sleep"] = round(asked, 3)
+            if asked > cap:
+                fields["mysql.sleep_capped"] = True
+            self._hold(min(asked, cap))
         self.session.emit("mysql.command", fields)
         if last is not None:
             self._send(last)
@@ -347,6 +332,7 @@ async def start(
     host: str,
     metrics_port: int = 0,
     proxy: ProxyProtocol | None = None,
+    persona_seed: str = "",
 ) -> Running:
     """Listen on ``config.port``.
 
@@ -356,6 +342,7 @@ async def start(
         proxy: PROXY protocol from load balancers in front of it; off when None.
         host: address to bind.
         metrics_port: unused; part of every decoy's signature.
+        persona_seed: the install's seed; accounts without a pinned password draw theirs from it.
     """
     del metrics_port
     guard = Guard(DECOY, limits, RULE, proxy=proxy)
@@ -365,5 +352,5 @@ async def start(
     running = await guard.start(host, [(factory, config.port)])
     addresses = running.addresses
     port = int(addresses[0].rsplit(":", 1)[1]) if addresses else config.port
-    holder.append(Server.from_config(config, port))
+    holder.append(Server.from_config(config, port, persona_seed))
     return running

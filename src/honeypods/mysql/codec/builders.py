@@ -10,6 +10,7 @@ parts can be cached.
 from __future__ import annotations
 
 import functools
+import struct
 from typing import Final, Protocol
 
 from honeypods.mysql.codec.constants import (
@@ -23,6 +24,7 @@ _INTEGER_SIZES: Final[dict[int, int]] = {
     FieldType.MYSQL_TYPE_LONG: 4,
     FieldType.MYSQL_TYPE_LONGLONG: 8,
 }
+_TEMPORAL: Final = frozenset((FieldType.MYSQL_TYPE_DATE, FieldType.MYSQL_TYPE_DATETIME))
 _PARAMETER: Final = Column("?", FieldType.MYSQL_TYPE_LONGLONG)
 
 
@@ -187,7 +189,11 @@ def make_result_set(rs: ResultSet, status: int, n: Negotiated) -> list[bytes]:
         out += [make_binary_row(rs.columns, row) for row in rs.rows]
     else:
         out += [
-            b"".join(b"\xfb" if v is None else lenenc_str(v.encode("utf-8")) for v in row)
+            # Binary strings travel as str with their non-UTF-8 bytes as surrogates.
+            b"".join(
+                b"\xfb" if v is None else lenenc_str(v.encode("utf-8", "surrogateescape"))
+                for v in row
+            )
             for row in rs.rows
         ]
     out.append(make_eof(0, status, n))
@@ -205,9 +211,23 @@ def make_binary_row(columns: tuple[Column, ...], row: tuple[str | None, ...]) ->
         size = _INTEGER_SIZES.get(column.type)
         if size is not None:
             values.append(int(value).to_bytes(size, "little", signed=int(value) < 0))
+        elif column.type == FieldType.MYSQL_TYPE_DOUBLE:
+            values.append(struct.pack("<d", float(value)))
+        elif column.type in _TEMPORAL:
+            values.append(_binary_datetime(value))
         else:
-            values.append(lenenc_str(value.encode("utf-8")))
+            values.append(lenenc_str(value.encode("utf-8", "surrogateescape")))
     return b"\x00" + bytes(bitmap) + b"".join(values)
+
+
+def _binary_datetime(value: str) -> bytes:
+    """A DATE or DATETIME in the binary protocol: length, year (2), month, day[, h, m, s]."""
+    date, _, time = value.partition(" ")
+    year, month, day = (int(p) for p in date.split("-"))
+    out = year.to_bytes(2, "little") + bytes((month, day))
+    if time:
+        out += bytes(int(p) for p in time.split(":"))
+    return bytes((len(out),)) + out
 
 
 def make_field_list(columns: tuple[Column, ...], status: int, n: Negotiated) -> list[bytes]:

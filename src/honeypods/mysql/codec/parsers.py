@@ -83,7 +83,7 @@ def parse_handshake_response(payload: bytes) -> HandshakeResponse | SSLRequest:
         raise r.error()
     caps = r.read_int(4)
     if not caps & CLIENT_PROTOCOL_41:
-        raise r.error()
+        raise ProtocolError(ER_1043_BAD_HANDSHAKE, _handshake_320(payload))
     if len(payload) < _HELLO_HEAD.size:
         raise r.error()
     _caps, max_packet, collation = _HELLO_HEAD.unpack_from(payload)
@@ -115,6 +115,37 @@ def parse_handshake_response(payload: bytes) -> HandshakeResponse | SSLRequest:
         plugin=plugin,
         attrs=attrs,
     )
+
+
+def _handshake_320(payload: bytes) -> HandshakeResponse | None:
+    """What a pre-4.1 client's HandshakeResponse320 says, for the log; None if it is malformed.
+
+    ====== ========================== ==============================================
+    offset field                      notes
+    ====== ========================== ==============================================
+    0      capability flags (2)       without CLIENT_PROTOCOL_41
+    2      max packet size (3)
+    5      user (NUL-terminated)
+    ...    auth response              NUL-terminated if CLIENT_CONNECT_WITH_DB, else to the end
+    ...    database (NUL-terminated)  if CLIENT_CONNECT_WITH_DB
+    ====== ========================== ==============================================
+    """
+    r = Reader(payload, _bad_handshake)
+    try:
+        caps = r.read_int(2)
+        max_packet = r.read_int(3)
+        user = r.read_null_str()
+        if len(user) > MAX_USER_BYTES:
+            return None
+        database = None
+        if caps & CLIENT_CONNECT_WITH_DB:
+            auth = r.read_null_str()
+            database = r.read_null_str() if r.remaining() else None
+        else:
+            auth = r.read(r.remaining())
+    except ProtocolError:
+        return None
+    return HandshakeResponse(caps, max_packet, 0, user, auth, database, "mysql_old_password")
 
 
 def parse_change_user(payload: bytes, caps: int, collation: int) -> HandshakeResponse:

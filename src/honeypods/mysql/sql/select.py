@@ -8,9 +8,7 @@ account without the FILE privilege gets.
 
 from __future__ import annotations
 
-import datetime
 import re
-from typing import Final
 
 from honeypods.mysql.codec.packets import Column, ResultSet
 from honeypods.mysql.errors import (
@@ -18,15 +16,13 @@ from honeypods.mysql.errors import (
     Err,
     er_1045_access_denied,
     er_1054_bad_field,
-    er_1064_parse,
-    er_1193_unknown_variable,
 )
+from honeypods.mysql.sql.evaluate import select_constants
 from honeypods.mysql.sql.infoschema import VIEWS, view_columns, view_rows
 from honeypods.mysql.sql.schema import INT, NUMERIC_FLAGS, column_of, text_column
 from honeypods.mysql.sql.session import SqlSession
 from honeypods.mysql.sql.show import table_of
-from honeypods.mysql.sql.text import NAME, QUALIFIED, split_top, unquote
-from honeypods.mysql.sql.variables import session_variables
+from honeypods.mysql.sql.text import NAME, QUALIFIED, nesting, split_top, unquote
 
 _FROM = re.compile(rf"\s+from\s+((?:{NAME})(?:\s*\.\s*(?:{NAME}))?)(.*)$", re.I | re.S)
 _WHERE_EQ = re.compile(r"""(\w+)\s*=\s*(?:(['"])(.*?)\2|(database\s*\(\s*\)))""", re.S | re.I)
@@ -66,103 +62,15 @@ def select(rest: str, s: SqlSession, text: str) -> ResultSet | Err:
             return ER_1222_WRONG_NUMBER_OF_COLUMNS
         return ResultSet(sets[0].columns, tuple(row for r in sets for row in r.rows))
     m = _FROM.search(" " + rest)
+    if m and nesting(" " + rest, m.start()):
+        m = None  # SUBSTRING(x FROM 2), (SELECT ... FROM t): not this statement's table
     if m and m.group(1).lower() != "dual":
         return _select_from(rest[: m.start()].strip(), m.group(1), m.group(2), s)
-    exprs = rest[: m.start() - 1].strip() if m else rest
-    limit = _LIMIT.search(exprs)
-    if limit:
-        exprs = exprs[: limit.start()]
-    cols: list[Column] = []
-    row: list[str | None] = []
-    for expr in split_top(exprs):
-        value = _evaluate(expr, s)
-        if isinstance(value, Err):
-            return value
-        label, val = value
-        if isinstance(val, bool | int):
-            cols.append(Column(label, INT, 21, NUMERIC_FLAGS))
-            row.append(str(int(val)))
-        else:
-            cols.append(text_column(label, max(len(val or ""), 1)))
-            row.append(val)
-    rows = () if limit and limit.group(1) == "0" else (tuple(row),)
-    return ResultSet(tuple(cols), rows)
+    # Everything without a table is evaluated as MySQL would (sql.evaluate).
+    return select_constants(rest, s)
 
 
 _ALIAS = re.compile(rf"(.+?)\s+(?:as\s+)?('[^']*'|\"[^\"]*\"|{NAME})$", re.I | re.S)
-_FUNCTIONS: Final = {
-    "now": "now",
-    "current_timestamp": "now",
-    "sysdate": "now",
-    "localtime": "now",
-    "utc_timestamp": "utc",
-    "curdate": "date",
-    "current_date": "date",
-    "unix_timestamp": "epoch",
-    "version": "version",
-    "database": "database",
-    "schema": "database",
-    "user": "user",
-    "session_user": "user",
-    "system_user": "user",
-    "current_user": "current_user",
-    "connection_id": "connection_id",
-    "load_file": "null",
-    "sleep": "zero",
-    "benchmark": "zero",
-    "last_insert_id": "zero",
-    "found_rows": "zero",
-    "row_count": "minus_one",
-}
-
-
-def _evaluate(expr: str, s: SqlSession) -> tuple[str, str | int | bool | None] | Err:
-    label = expr
-    m = _ALIAS.match(expr)
-    if m and not _UNALIASED.fullmatch(expr):
-        expr, label = m.group(1).strip(), m.group(2).strip("'\"`")
-    low = expr.lower()
-    if _INTEGER.fullmatch(expr):
-        return label, int(expr)
-    if len(expr) >= 2 and expr[0] == expr[-1] and expr[0] in "'\"":
-        return (label if label != expr else expr[1:-1]), expr[1:-1]
-    if low in ("null", "?"):
-        return label, None  # a placeholder of a prepared statement reads as NULL
-    var = _SYSTEM_VARIABLE.fullmatch(low)
-    if var:
-        name = var.group(2)
-        variables = session_variables(s)
-        if name not in variables:
-            return er_1193_unknown_variable(name)
-        return label, variables[name]
-    if low == "current_user":
-        low = "current_user()"
-    fn = _CALL.fullmatch(low)
-    if fn and fn.group(1) in _FUNCTIONS:
-        kind = _FUNCTIONS[fn.group(1)]
-        if kind in ("now", "utc", "date", "epoch"):
-            now = datetime.datetime.now(datetime.UTC)  # system_time_zone is UTC
-            if kind == "epoch":
-                return label, int(now.timestamp())
-            return label, now.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S")
-        if kind == "version":
-            return label, s.server_version
-        if kind == "database":
-            return label, s.database
-        if kind == "user":
-            return label, f"{s.user}@{s.host}"
-        if kind == "current_user":
-            return label, f"{s.user}@%"
-        if kind == "connection_id":
-            return label, s.connection_id
-        if kind == "zero":
-            return label, 0
-        if kind == "minus_one":
-            return label, -1
-        return label, None
-    if _USER_VARIABLE.fullmatch(low):
-        return label, None
-    return er_1064_parse(expr)
 
 
 def _select_from(exprs: str, ref: str, tail: str, s: SqlSession) -> ResultSet | Err:

@@ -32,9 +32,16 @@ class SqlSession:
     ssl_cipher: str = ""
     # time.monotonic() when the persona "started": Uptime agrees with COM_STATISTICS.
     started: float = 0.0
+    # Seconds SLEEP() and BENCHMARK() asked for since the adapter last took them (take_sleep).
+    sleep: float = 0.0
 
     def uptime(self) -> int:
         return int(time.monotonic() - self.started) if self.started else 0
+
+    def take_sleep(self) -> float:
+        """The delay the last statements asked for, reset: the adapter holds the reply that long."""
+        seconds, self.sleep = self.sleep, 0.0
+        return seconds
 
     @property
     def status(self) -> int:

@@ -73,6 +73,16 @@ def unquoted(text: str, char: str) -> int:
     return -1
 
 
+def nesting(text: str, end: int) -> int:
+    """How many parentheses are open, outside quotes, before ``text[end]``."""
+    depth = 0
+    for i, ch in outside_quotes(text):
+        if i >= end:
+            break
+        depth += (ch == "(") - (ch == ")")
+    return depth
+
+
 def count_placeholders(query: str) -> int:
     """The ``?`` parameters of a prepared statement: placeholders outside quotes."""
     if "?" not in query:
