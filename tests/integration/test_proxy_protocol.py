@@ -186,7 +186,11 @@ def test_direct_clients_are_served_and_a_spoofed_header_is_an_attack(
     decoy_process: Callable[..., DecoyProcess],
 ) -> None:
     port = free_port()
-    env = {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_MYSQL_ACCEPT": "root:", **_proxied("mysql")}
+    env = {
+        "HONEYPODS_MYSQL_PORT": str(port),
+        "HONEYPODS_MYSQL_ACCEPT": "root:",
+        **_proxied("mysql"),
+    }
     proc = decoy_process(["mysql"], env)
     # A pod reaching the Service directly, past the balancer: no header, served as ever.
     conn = pymysql.connect(
