@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from honeypods import __version__
-from honeypods.core import events, metrics, registry, stdlog
+from honeypods.core import events, honeytokens, metrics, registry, stdlog
 from honeypods.core.settings import ConfigError, Settings, alert_labels, load
 
 STOP_TIMEOUT = 3.0
@@ -209,6 +209,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"honeypods: configuration error: {exc}", file=sys.stderr)
         return 2
     events.set_host_name(settings.common.host_name)
+    common = settings.common
+    honeytokens.install(
+        honeytokens.Honeytokens(
+            common.persona_seed or honeytokens.random_seed(),
+            common.honeytoken_placements,
+            common.honeytoken_secret,
+            common.honeytoken_mysql_address,
+        )
+    )
     level = getattr(logging, settings.common.log_level.upper())
     logging.getLogger().setLevel(level)
     _raise_nofile()

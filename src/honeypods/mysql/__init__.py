@@ -9,6 +9,6 @@ DECOY = Decoy(
     title="MySQL wire-protocol stub",
     config=MysqlConfig,
     events=EVENTS,
-    rules=("honeypod.vuln.svc",),
+    rules=("honeypod.vuln.svc", "honeypod.honeytoken.used"),
     limits={"idle_timeout": 120.0, "deadline": 900.0},
 )

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Final
 
-from honeypods.core import events
+from honeypods.core import events, honeytokens
 from honeypods.core.guard import Guard, Limits, Running, Session
 from honeypods.mysql.auth import AuthState, Login
 from honeypods.mysql.codec import (
@@ -51,6 +51,7 @@ from honeypods.mysql.codec.constants import CACHING_SHA2, CLIENT_SSL
 from honeypods.mysql.commands import COMMAND_NAMES, Commands
 from honeypods.mysql.config import MysqlConfig
 from honeypods.mysql.errors import ER_1043_BAD_HANDSHAKE
+from honeypods.mysql.honeydata import planted_rows
 from honeypods.mysql.passwords import Accounts, RsaKeys, make_salt
 from honeypods.mysql.sql import SqlSession, default_variables
 from honeypods.mysql.tls import TlsError, TlsLayer, make_context
@@ -66,6 +67,7 @@ class Server:
 
     config: MysqlConfig
     accounts: Accounts
+    tokens: honeytokens.Honeytokens
     keys: RsaKeys
     variables: dict[str, str | int | bool]
     next_id: int
@@ -86,10 +88,16 @@ class Server:
         # A container's hostname is its short id; a fresh one per process, like a new container.
         hostname = secrets.token_hex(6)
         tls = config.tls and importlib.util.find_spec("cryptography") is not None
+        tokens = honeytokens.current()
+        accept = list(config.accept)
+        if tokens.live("db-login"):
+            # The planted service account gets in, to a richer database (mysql.honeydata).
+            accept.append(f"{tokens.mysql_user}:{tokens.mysql_password}")
         return cls(
             tls_offered=tls,
             config=config,
-            accounts=Accounts(config.accept, config.auth_plugin),
+            tokens=tokens,
+            accounts=Accounts(accept, config.auth_plugin),
             keys=RsaKeys(),
             variables=default_variables(config.server_version, hostname, port, tls=tls),
             # Ids continue from what a server up for a while would have handed out.
@@ -264,8 +272,13 @@ class MysqlProtocol(asyncio.Protocol):
     def _logged_in(self, login: Login) -> None:
         hello = login.hello
         assert hello is not None  # noqa: S101 - a verdict follows a response
+        user = hello.user.decode("utf-8", "backslashreplace")
+        tokens = self.server.tokens
+        password = (login.password or b"").decode("utf-8", "backslashreplace")
+        planted = tokens.live("db-login") and tokens.mysql_login(user, password)
+        api = tokens.api_token if tokens.planted("api-token", honeytokens.DATABASE) else ""
         sql = SqlSession(
-            user=hello.user.decode("utf-8", "backslashreplace"),
+            user=user,
             host=self.session.peer[0],
             connection_id=self.connection_id,
             server_version=self.server.config.server_version,
@@ -273,12 +286,19 @@ class MysqlProtocol(asyncio.Protocol):
             database=login.database,
             ssl_cipher=self.tls.cipher() if self.tls is not None else "",
             started=self.server.started,
+            rows=planted_rows(
+                api, richer=planted, filler=honeytokens.derive(tokens.seed, "mysql.filler")
+            ),
         )
         if self.commands is None:
             self.commands = Commands(sql, hello.capabilities)
         else:
             self.commands.restart(sql, hello.capabilities)
         self._log_login(login)
+        if planted:
+            fields = tokens.used("db-login", via=DECOY)
+            fields["user.name"] = events.clip_text(user)
+            self.session.emit(honeytokens.EVENT, fields, rule=honeytokens.RULE)
         self.session.expires = math.inf
 
     def _log_login(self, login: Login) -> None:

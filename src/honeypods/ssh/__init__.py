@@ -9,7 +9,7 @@ DECOY = Decoy(
     title="SSH lure with an OpenSSH persona",
     config=SshConfig,
     events=EVENTS,
-    rules=("honeypod.network.ssh",),
+    rules=("honeypod.network.ssh", "honeypod.honeytoken.used"),
     limits={"idle_timeout": 120.0, "deadline": 600.0},  # LoginGraceTime 120s
     needs=("asyncssh",),
 )

@@ -12,8 +12,9 @@ Rules this module keeps:
    early drop before the banner), LoginGraceTime (closed without a message), MaxAuthTries (a
    DISCONNECT instead of the last failure) and the failure delays (auth2.c's per-user minimum, plus
    pam_unix's for a password).
-3. Listed credentials (``HONEYPODS_SSH_ACCEPT``) get in; their session channels are
-   ``session.RefusingSession``. Forwarding requests are recorded and refused as sshd's refusals read.
+3. Listed credentials (``HONEYPODS_SSH_ACCEPT``) get in, and so does the planted honeytoken login
+   (core/honeytokens.py), whose use is also one ``honeytoken.used``; their session channels are
+   ``session.RefusingSession``: no shell, ever. Forwarding requests are recorded and refused as sshd's refusals read.
 4. One ``ssh.disconnect`` per connection: the first reason noted is the one recorded.
 """
 
@@ -28,7 +29,7 @@ from typing import Any, Final
 
 import asyncssh
 
-from honeypods.core import events
+from honeypods.core import events, honeytokens
 from honeypods.core.guard import Session
 from honeypods.ssh import persona, wire
 from honeypods.ssh.config import SshConfig, parse_max_startups
@@ -56,6 +57,11 @@ class Policy:
         self.startups = 0
         self.banner = config.server_version.encode("ascii") + b"\r\n"
         self.timing_secret = secrets.token_bytes(16)
+        self.tokens = honeytokens.current()
+
+    def planted(self, user: str, password: str) -> bool:
+        """Whether this is the honeytoken login, planted where this install put it."""
+        return self.tokens.live("bastion-login") and self.tokens.ssh_login(user, password)
 
     def drop_startup(self) -> bool:
         """sshd's ``drop_connection``: random early drop between start and full."""
@@ -345,8 +351,13 @@ class Lure(asyncssh.SSHServer):
 
     async def _password(self, username: str, password: str, method: str) -> bool:
         policy = self.policy
-        success = (username, password) in policy.accept
+        planted = policy.planted(username, password)
+        success = planted or (username, password) in policy.accept
         self._login(username, method, {"ssh.password": events.clip_text(password)}, success=success)
+        if planted:
+            fields = policy.tokens.used("bastion-login", via="ssh")
+            fields["user.name"] = events.clip_text(username)
+            self.session.emit(honeytokens.EVENT, fields, rule=honeytokens.RULE)
         if not success:
             await asyncio.sleep(policy.password_delay(username))
         return success

@@ -33,6 +33,7 @@ from honeypods.web.http import (
     parse_ranges,
     wire_status,
 )
+from honeypods.web.leak import record_api_use
 from honeypods.web.record import login_fields
 from honeypods.web.site import BASIC_PREFIX, LOGIN_PATH, StaticFile, render_login, site_dirs
 
@@ -82,6 +83,7 @@ def make_app(config: WebConfig, files: Mapping[str, StaticFile]) -> web.Applicat
 
     async def api(request: web.Request) -> web.StreamResponse:
         # auth_basic runs in nginx's access phase, before any content handler: every method.
+        record_api_use(request)
         return nginx_error(401, ("WWW-Authenticate", f'Basic realm="{config.product} API"'))
 
     async def static(request: web.Request) -> web.StreamResponse:
