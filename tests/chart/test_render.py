@@ -421,6 +421,10 @@ def _decoy_env(out: Render, tmp_path: Path) -> dict[str, dict[str, str]]:
         env = {}
         for e in container["env"]:
             value = e.get("value", "pod-0" if "valueFrom" in e else "")
+            ref = e.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                value = base64.b64decode(out.one("Secret", ref["name"])["data"][ref["key"]])
+                value = value.decode()
             env[e["name"]] = files.get(value, value)
         envs[decoy] = env
     return envs
@@ -476,6 +480,10 @@ def test_defaults_agree_with_the_package(helm4: Renderer, tmp_path: Path) -> Non
         "HONEYPODS_WEB_TLS_KEY",
         "HONEYPODS_SSH_HOST_KEY_DIR",
         "HONEYPODS_WEBHOOK_URL",
+        # The seed is generated per install; the Secret and the Service's name exist only in a pod.
+        "HONEYPODS_PERSONA_SEED",
+        "HONEYPODS_HONEYTOKEN_SECRET",
+        "HONEYPODS_HONEYTOKEN_MYSQL_ADDRESS",
     }
     envs = _decoy_env(helm4(), tmp_path)
     compared: set[str] = set()
