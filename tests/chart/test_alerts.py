@@ -386,6 +386,8 @@ def test_ports_names_and_namespace_flow_into_alerts_and_services(helm4: Renderer
     assert backend["selector"]["app"] == "billing-db"
 
     calico = {d["metadata"]["name"]: d["spec"] for d in out.of("GlobalAlert")}
+    audit = calico.pop("honeypod.honeytoken.used")
+    assert '"objectRef.namespace"="ops-internal"' in audit["query"]
     for spec in calico.values():
         assert 'dest_namespace="ops-internal"' in spec["query"]
     assert '"dest_labels.labels"="app=ops-agent"' in calico["honeypod.ip.enum"]["query"]

@@ -26,6 +26,7 @@ from tests.chart.conftest import (
     CRDS,
     FULL,
     NAMESPACE,
+    RELEASE,
     HelmError,
     Render,
     Renderer,
@@ -251,7 +252,9 @@ def test_globalalert_cel_rules_hold(helm4: Renderer) -> None:
             assert "field" not in spec
             assert spec["condition"] in ("gte", "gt")
         assert spec["type"] == "RuleBased"
-        assert spec["dataSet"] == "flows"
+        # Flow logs carry no credentials: the honeytoken alert reads the audit log.
+        audit = doc["metadata"]["name"] == "honeypod.honeytoken.used"
+        assert spec["dataSet"] == ("audit" if audit else "flows")
 
 
 # -- hardening --------------------------------------------------------------------------------------
@@ -529,8 +532,9 @@ def test_keys_are_generated_fresh_and_usable(helm4: Renderer, tmp_path: Path) ->
     import asyncssh
     from cryptography import x509
 
-    first = helm4().of("Secret")[0]["data"]
-    again = helm4(sets=["logLevel=warning"]).of("Secret")[0]["data"]
+    keys = f"{RELEASE}-keys"
+    first = helm4().one("Secret", keys)["data"]
+    again = helm4(sets=["logLevel=warning"]).one("Secret", keys)["data"]
     assert set(first) == {
         "ssh_host_ecdsa_key",
         "ssh_host_ed25519_key",
