@@ -13,14 +13,13 @@ import asyncio
 import contextlib
 import logging
 import resource
-import secrets
 import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from honeypods import __version__
-from honeypods.core import events, metrics, registry, stdlog
+from honeypods.core import events, honeytokens, metrics, registry, stdlog
 from honeypods.core.settings import ConfigError, Settings, alert_labels, load
 
 STOP_TIMEOUT = 3.0
@@ -160,8 +159,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         )
     running: dict[str, registry.Started] = {}
     tasks: list[asyncio.Task[None]] = []
-    # Without a configured seed each start draws its own, and says which, so it can be pinned.
-    seed = common.persona_seed or secrets.token_hex(16)
+    # One seed for the personas and the honeytokens (installed by main before serving).
+    seed = honeytokens.current().seed
     try:
         for decoy in settings.decoys:
             run = running[decoy] = await _start(settings, decoy, seed)
@@ -221,6 +220,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"honeypods: configuration error: {exc}", file=sys.stderr)
         return 2
     events.set_host_name(settings.common.host_name)
+    common = settings.common
+    honeytokens.install(
+        honeytokens.Honeytokens(
+            # Without a configured seed each start draws its own, and says which (the decoys'
+            # start events), so that it can be pinned.
+            common.persona_seed or honeytokens.random_seed(),
+            common.honeytoken_placements,
+            common.honeytoken_secret,
+            common.honeytoken_mysql_address,
+        )
+    )
     level = getattr(logging, settings.common.log_level.upper())
     logging.getLogger().setLevel(level)
     _raise_nofile()

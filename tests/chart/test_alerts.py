@@ -30,6 +30,7 @@ RULES = (
     "honeypod.fake.svc",
     "honeypod.vuln.svc",
     "honeypod.network.ssh",
+    "honeypod.honeytoken.used",
 )
 PROM_ON = ("alerts.prometheusRule.enabled=true",)
 SERIES = re.compile(r"^(honeypods_[a-z_]+)(?:\{(.*)\})? ([0-9.e+-]+)$")
@@ -79,7 +80,7 @@ def test_promtool_check_rules(render: Renderer, sets: tuple[str, ...], tmp_path:
     out = render(sets=list(sets))
     proc = promtool("check", "rules", str(write_rules(out, tmp_path)))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "SUCCESS: 5 rules found" in proc.stdout + proc.stderr
+    assert "SUCCESS: 6 rules found" in proc.stdout + proc.stderr
 
 
 def test_one_alert_per_original_name(helm4: Renderer) -> None:
@@ -131,6 +132,7 @@ def exported(decoy_process: Callable[..., Any]) -> dict[str, Any]:
         ("web", "web.request", "honeypod.fake.svc"),
         ("mysql", "mysql.login", "honeypod.vuln.svc"),
         ("ssh", "ssh.login", "honeypod.network.ssh"),
+        ("mysql", "honeytoken.used", "honeypod.honeytoken.used"),
     ):
         metrics.observe({"honeypod.decoy": decoy, "event.action": action, "rule.name": rule})
     from prometheus_client import generate_latest
@@ -332,10 +334,19 @@ def test_alerts_follow_disabled_decoys(helm4: Renderer) -> None:
         "honeypod.port.scan",
         "honeypod.vuln.svc",
         "honeypod.network.ssh",
+        "honeypod.honeytoken.used",  # the database login is still planted, in the Secret
     ]
     out = helm4(sets=[*PROM_ON, "decoys.ssh.enabled=false", "decoys.portscan.ports={2375,6379}"])
     names = [r["alert"] for r in rule_groups(out)["groups"][0]["rules"]]
     assert "honeypod.network.ssh" not in names
+    # No decoy a token can be used on: no honeytoken alert.
+    off = [f"decoys.{d}.enabled=false" for d in ("web", "mysql", "ssh")]
+    out = helm4(sets=[*PROM_ON, *off])
+    names = [r["alert"] for r in rule_groups(out)["groups"][0]["rules"]]
+    assert "honeypod.honeytoken.used" not in names
+    out = helm4(sets=[*PROM_ON, "honeytokens.enabled=false"])
+    names = [r["alert"] for r in rule_groups(out)["groups"][0]["rules"]]
+    assert "honeypod.honeytoken.used" not in names
 
 
 def test_ports_names_and_namespace_flow_into_alerts_and_services(helm4: Renderer) -> None:
@@ -375,6 +386,8 @@ def test_ports_names_and_namespace_flow_into_alerts_and_services(helm4: Renderer
     assert backend["selector"]["app"] == "billing-db"
 
     calico = {d["metadata"]["name"]: d["spec"] for d in out.of("GlobalAlert")}
+    audit = calico.pop("honeypod.honeytoken.used")
+    assert '"objectRef.namespace"="ops-internal"' in audit["query"]
     for spec in calico.values():
         assert 'dest_namespace="ops-internal"' in spec["query"]
     assert '"dest_labels.labels"="app=ops-agent"' in calico["honeypod.ip.enum"]["query"]

@@ -293,7 +293,9 @@ def test_auth_token_reaches_the_enricher_and_every_decoy_from_one_secret(helm4: 
 
 def test_no_token_secret_by_default(helm4: Renderer) -> None:
     out = helm4()
-    assert [s["metadata"]["name"] for s in out.of("Secret")] == [f"{RELEASE}-keys"]
+    names = {s["metadata"]["name"] for s in out.of("Secret")}
+    assert f"{RELEASE}-enricher-token" not in names
+    assert f"{RELEASE}-keys" in names
     assert "HONEYPODS_ENRICHER_TOKEN" not in _env(out.one("Deployment", NAME))
 
 

@@ -26,6 +26,7 @@ from tests.chart.conftest import (
     CRDS,
     FULL,
     NAMESPACE,
+    RELEASE,
     HelmError,
     Render,
     Renderer,
@@ -251,7 +252,9 @@ def test_globalalert_cel_rules_hold(helm4: Renderer) -> None:
             assert "field" not in spec
             assert spec["condition"] in ("gte", "gt")
         assert spec["type"] == "RuleBased"
-        assert spec["dataSet"] == "flows"
+        # Flow logs carry no credentials: the honeytoken alert reads the audit log.
+        audit = doc["metadata"]["name"] == "honeypod.honeytoken.used"
+        assert spec["dataSet"] == ("audit" if audit else "flows")
 
 
 # -- hardening --------------------------------------------------------------------------------------
@@ -421,6 +424,10 @@ def _decoy_env(out: Render, tmp_path: Path) -> dict[str, dict[str, str]]:
         env = {}
         for e in container["env"]:
             value = e.get("value", "pod-0" if "valueFrom" in e else "")
+            ref = e.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                value = base64.b64decode(out.one("Secret", ref["name"])["data"][ref["key"]])
+                value = value.decode()
             env[e["name"]] = files.get(value, value)
         envs[decoy] = env
     return envs
@@ -476,6 +483,10 @@ def test_defaults_agree_with_the_package(helm4: Renderer, tmp_path: Path) -> Non
         "HONEYPODS_WEB_TLS_KEY",
         "HONEYPODS_SSH_HOST_KEY_DIR",
         "HONEYPODS_WEBHOOK_URL",
+        # The seed is generated per install; the Secret and the Service's name exist only in a pod.
+        "HONEYPODS_PERSONA_SEED",
+        "HONEYPODS_HONEYTOKEN_SECRET",
+        "HONEYPODS_HONEYTOKEN_MYSQL_ADDRESS",
     }
     envs = _decoy_env(helm4(), tmp_path)
     compared: set[str] = set()
@@ -521,8 +532,9 @@ def test_keys_are_generated_fresh_and_usable(helm4: Renderer, tmp_path: Path) ->
     import asyncssh
     from cryptography import x509
 
-    first = helm4().of("Secret")[0]["data"]
-    again = helm4(sets=["logLevel=warning"]).of("Secret")[0]["data"]
+    keys = f"{RELEASE}-keys"
+    first = helm4().one("Secret", keys)["data"]
+    again = helm4(sets=["logLevel=warning"]).one("Secret", keys)["data"]
     assert set(first) == {
         "ssh_host_ecdsa_key",
         "ssh_host_ed25519_key",

@@ -20,6 +20,8 @@ import pytest
 import yaml
 from tests.chart.conftest import CHART, NAMESPACE, RELEASE, run_helm
 
+from honeypods.core.honeytokens import values
+
 SECRET_NAME = f"{RELEASE}-keys"
 SECRETS = f"/api/v1/namespaces/{NAMESPACE}/secrets/"
 RESOURCES: dict[str, list[tuple[str, str, bool]]] = {
@@ -222,3 +224,31 @@ def test_first_install_generates_a_token(helm: str, api: Path) -> None:
         assert len(token) == 48
         assert token.isascii()
         assert token.isalnum()
+
+
+# -- honeytokens -------------------------------------------------------------------------------------
+
+HONEYTOKEN_SEED = "Q7w2Er5Ty8Ui1Op4As6Df9Gh3Jk0LzXc"
+
+
+def _render_against(helm: str, kubeconfig: Path) -> list[dict[str, Any]]:
+    proc = run_helm(
+        helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE,
+        "--kubeconfig", str(kubeconfig), "--dry-run=server", "--disable-openapi-validation",
+        "--show-only", "templates/honeytokens-secret.yaml",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+def test_upgrade_keeps_the_seed_so_the_planted_tokens_stay(helm: str, api: Path) -> None:
+    stored = base64.b64encode(HONEYTOKEN_SEED.encode()).decode()
+    FakeApi.secrets = {f"{RELEASE}-seed": stored_secret(f"{RELEASE}-seed", {"seed": stored})}
+    seed, creds = _render_against(helm, api)
+    assert any(f"{RELEASE}-seed" in r for r in FakeApi.requests), "Helm never looked the Secret up"
+    assert seed["data"] == {"seed": stored}
+    assert creds["stringData"]["BASTION_PASSWORD"] == values(HONEYTOKEN_SEED)["ssh_password"]
+    FakeApi.secrets = {}
+    first, again = (_render_against(helm, api)[0]["data"]["seed"] for _ in range(2))
+    assert first != again, "nothing stored: each first install draws its own"
+    assert len(base64.b64decode(first)) == 48

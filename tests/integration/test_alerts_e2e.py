@@ -53,6 +53,14 @@ ALL_RULES = {
     "honeypod.fake.svc",
     "honeypod.vuln.svc",
     "honeypod.network.ssh",
+    "honeypod.honeytoken.used",
+}
+# One install's seed for every decoy, as the chart's Secret gives it to each pod; the decoy Secret
+# is the chart's, rendered with that seed (test_honeytoken_*).
+SEED = "e2eSeed-4f1c9a7b2d6e8035c1a9"
+HONEYTOKEN_ENV = {
+    "HONEYPODS_PERSONA_SEED": SEED,
+    "HONEYPODS_HONEYTOKEN_SECRET": f"{NAMESPACE}/internal-db-credentials",
 }
 
 
@@ -134,7 +142,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             prefix = netns.exec() if netns else []
             # In its namespace the enricher's loopback is out of reach, as a pod without the
             # NetworkPolicy's one allowed destination would be.
-            full = {"HONEYPODS_HOST_NAME": name, **({} if netns else webhook), **env}
+            full = {"HONEYPODS_HOST_NAME": name, **({} if netns else webhook), **HONEYTOKEN_ENV}
+            full.update(env)
             proc = DecoyProcess(["run", decoy], full, workdir / f"{name}.jsonl", prefix)
             cleanup.callback(proc.stop)
             proc.wait_ready(timeout=60)
@@ -423,6 +432,71 @@ def test_ssh_and_hydra_passwords_raise_network_ssh(
         what="ssh + hydra passwords",
         run=passwords,
     )
+
+
+@pytest.mark.skipif(not (has("web") and has("mysql")), reason="needs the web and MySQL decoys")
+def test_honeytoken_from_the_dashboard_used_on_mysql_raises_honeytoken_used(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.integration.crawl import crawl
+
+    mysql = require_tool("mysql")
+    web = stack.pods["internal-dashboard-5d8b4"]
+    # The intruder's crawl: the page, what it links, the files scanners try.
+    loot = crawl(f"http://{web.host}:{web.ports[0]}")
+    ((user, password, _host, _port),) = loot.mysql
+    assert "/config.js" in loot.found_in[password]
+
+    def login(pod: Pod) -> None:
+        out = _run([mysql, "-h", pod.host, "-P", str(pod.ports[0]), "--skip-ssl",
+                    "--connect-timeout=10", "-u", user, f"--password={password}",
+                    "-e", "SELECT email FROM app_prod.users"])  # fmt: skip
+        assert "ops-admin@corp.internal" in out.stdout
+
+    attack(
+        stack,
+        capsys,
+        pod_name="internal-db-6c4d1",
+        raises={"honeypod.honeytoken.used", "honeypod.vuln.svc"},
+        what="mysql login with the dashboard's leaked credential",
+        run=login,
+    )
+    (used,) = stack.pods["internal-db-6c4d1"].proc.of("honeytoken.used")
+    assert used["honeytoken"]["secret_read"] is False
+    assert "dashboard:/config.js" in used["honeytoken"]["placements"]
+
+
+@pytest.mark.skipif(not has("ssh"), reason="the SSH decoy is not on this branch yet")
+def test_honeytoken_from_the_secret_used_on_ssh_raises_honeytoken_used(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ssh, sshpass = require_tool("ssh"), require_tool("sshpass")
+    # What `kubectl get secret internal-db-credentials -o yaml` shows: the chart's own render.
+    docs = helm_template({"honeytokens": {"seed": SEED}}, "templates/honeytokens-secret.yaml")
+    (secret,) = [d for d in docs if d["metadata"]["name"] == "internal-db-credentials"]
+    user, password = secret["stringData"]["BASTION_USER"], secret["stringData"]["BASTION_PASSWORD"]
+
+    def login(pod: Pod) -> None:
+        opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "ConnectTimeout=20", "-o", "PubkeyAuthentication=no",
+                "-o", "NumberOfPasswordPrompts=1"]  # fmt: skip
+        _run([sshpass, "-p", password, ssh, *opts, "-p", str(pod.ports[0]),
+              f"{user}@{pod.host}", "id"], check=False)  # fmt: skip
+
+    attack(
+        stack,
+        capsys,
+        pod_name="internal-bastion-9a7e3",
+        raises={"honeypod.honeytoken.used", "honeypod.network.ssh"},
+        what="ssh login with the decoy Secret's credential",
+        run=login,
+    )
+    (used,) = stack.pods["internal-bastion-9a7e3"].proc.of("honeytoken.used")
+    assert used["honeytoken"]["secret_read"] is True
+    assert used["honeytoken"]["placements"] == [f"secret:{NAMESPACE}/internal-db-credentials"]
+    for alert in stack.alertmanager.alerts():
+        if alert["labels"]["alertname"] == "honeypod.honeytoken.used":
+            assert alert["labels"]["severity"] == "critical"
 
 
 def _panel_queries() -> list[tuple[str, dict[str, Any]]]:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -143,6 +144,39 @@ def test_shared_settings_reach_their_consumers(decoy_process: Start) -> None:
     assert any("selector" in e["message"].lower() for e in logs), logs
 
 
+def test_honeytoken_settings_reach_the_leak_and_the_event(decoy_process: Start) -> None:
+    from honeypods.core.honeytokens import values
+
+    seed = "S3ttingsSeed-0123456789abcdef"
+    port = free_port()
+    proc = run(
+        decoy_process,
+        ["web"],
+        {
+            "HONEYPODS_WEB_PORT": str(port),
+            "HONEYPODS_WEB_TLS_PORT": "0",
+            "HONEYPODS_PERSONA_SEED": seed,
+            "HONEYPODS_HONEYTOKEN_PLACEMENTS": "dashboard",
+            "HONEYPODS_HONEYTOKEN_SECRET": "ops/app-db",
+            "HONEYPODS_HONEYTOKEN_MYSQL_ADDRESS": "orders-db.ops.svc:3307",
+        },
+    )
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/.env", timeout=5) as resp:
+        env = resp.read().decode()
+    assert "DB_HOST=orders-db.ops.svc\nDB_PORT=3307\n" in env
+    token = values(seed)["api_token"]
+    assert f"OPSCONSOLE_API_TOKEN={token}\n" in env
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/me", headers={"X-Api-Key": token}
+    )
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(request, timeout=5)  # noqa: S310 - loopback
+    proc.wait_for(lambda docs: any(d["event"]["action"] == "honeytoken.used" for d in docs))
+    (used,) = proc.of("honeytoken.used")
+    # The database placement is off: the token is in the dashboard's files only.
+    assert used["honeytoken"]["placements"] == ["dashboard:/.env", "dashboard:/config.js"]
+
+
 def test_the_host_flag_and_the_default_log_level(decoy_process: Start) -> None:
     port = free_port()
     args = ["portscan", "--host", "127.0.0.4", "--set", f"HONEYPODS_PORTSCAN_PORTS={port}"]
@@ -200,6 +234,10 @@ def test_alerts_go_to_alertmanager_and_the_webhook_with_extra_labels(
         ("HONEYPODS_PORTSCAN_SCAN_MAX_SOURCES=0", "scan_max_sources"),
         ("HONEYPODS_PORTSCAN_SENSOR=maybe", "HONEYPODS_PORTSCAN_SENSOR"),
         ("HONEYPODS_PORTSCAN_PORTS=9-1", "HONEYPODS_PORTSCAN_PORTS"),
+        ("HONEYPODS_PERSONA_SEED=short", "HONEYPODS_PERSONA_SEED"),
+        ("HONEYPODS_HONEYTOKEN_PLACEMENTS=wiki", "HONEYPODS_HONEYTOKEN_PLACEMENTS"),
+        ("HONEYPODS_HONEYTOKEN_SECRET=x", "HONEYPODS_HONEYTOKEN_SECRET"),
+        ("HONEYPODS_HONEYTOKEN_MYSQL_ADDRESS=db", "HONEYPODS_HONEYTOKEN_MYSQL_ADDRESS"),
     ],
 )
 def test_a_bad_value_stops_the_process_naming_the_setting(setting: str, message: str) -> None:

@@ -161,7 +161,7 @@ honeypods.calicoPorts: a Calico query term for dest_port over a comma-joined lis
 {{- end }}
 
 {{/*
-honeypods.alertSpecs: the five alerts, computed once from the values that deploy the decoys, for
+honeypods.alertSpecs: the six alerts, computed once from the values that deploy the decoys, for
 both the PrometheusRule and the GlobalAlerts. An alert is left out when it is disabled or when no
 enabled decoy can raise it. Output: YAML {alerts: [...]}, read back with fromYaml.
 */}}
@@ -211,6 +211,26 @@ enabled decoy can raise it. Output: YAML {alerts: [...]}, read back with fromYam
     "summary" (printf "Attempted SSH connection to a decoy (%s) in namespace %s" (join ", " $where) $ns)
     "calicoDescription" (printf "[Honeypod] Attempted SSH connection by %s" $src)
     "calicoQuery" (printf "dest_namespace=\"%s\" AND %s AND reporter=\"dst\"" $ns (include "honeypods.calicoPorts" $ssh))) }}
+{{- end }}
+{{- $h := .Values.honeytokens }}
+{{- $lured := list }}
+{{- if and $d.web.enabled (or $h.dashboard $h.secret.enabled) }}{{ $lured = append $lured $d.web.name }}{{ end }}
+{{- if and $d.mysql.enabled (or $h.dashboard $h.database $h.secret.enabled) }}{{ $lured = append $lured $d.mysql.name }}{{ end }}
+{{- if and $d.ssh.enabled $h.secret.enabled }}{{ $lured = append $lured $d.ssh.name }}{{ end }}
+{{- if and $h.enabled $lured $r.honeytokenUsed.enabled }}
+{{- $secret := $h.secret.name }}
+{{- $audit := printf "\"objectRef.resource\"=\"secrets\" AND \"objectRef.namespace\"=\"%s\" AND \"objectRef.name\"=\"%s\" AND verb=\"get\"" $ns $secret }}
+{{- with .Values.alerts.globalAlert.secretReaders }}
+{{- $quoted := list }}
+{{- range . }}{{ $quoted = append $quoted (printf "\"%s\"" .) }}{{ end }}
+{{- $audit = printf "%s AND \"user.username\" NOTIN {%s}" $audit (join "," $quoted) }}
+{{- end }}
+{{- $out = append $out (dict "key" "honeytokenUsed" "name" "honeypod.honeytoken.used" "pod" (first $lured)
+    "summary" (printf "Honeytoken used: a credential planted by this install (decoy Secret %s/%s, the dashboard's leaked files, the database) was used on a decoy (%s) in namespace %s" $ns $secret (join ", " $lured) $ns)
+    "calicoDescription" (printf "[Honeypod] Honeytoken Secret %s/%s read by ${user.username}" $ns $secret)
+    "calicoQuery" $audit
+    "calicoDataSet" "audit"
+    "calicoAggregateBy" (list "user.username")) }}
 {{- end }}
 {{- toYaml (dict "alerts" $out) }}
 {{- end }}
@@ -263,6 +283,11 @@ containers:
       {{- include "honeypods.commonEnv" $root | nindent 6 }}
       {{- with (include "honeypods.decoyAlertingEnv" $root | trim) }}
       {{- . | nindent 6 }}
+      {{- end }}
+      {{- if has .decoy (list "web" "mysql" "ssh") }}
+      {{- with (include "honeypods.honeytokenEnv" $root | trim) }}
+      {{- . | nindent 6 }}
+      {{- end }}
       {{- end }}
       {{- with .env }}
       {{- toYaml . | nindent 6 }}
@@ -452,4 +477,84 @@ empty, to any address on port 53 (cluster DNS has no label every distribution ag
       protocol: UDP
     - port: 53
       protocol: TCP
+{{- end }}
+
+{{/*
+honeypods.seedSecretName: the Secret holding the install's honeytoken seed.
+*/}}
+{{- define "honeypods.seedSecretName" -}}
+{{- printf "%s-seed" (include "honeypods.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+honeypods.honeytoken: one honeytoken value, derived from the seed exactly as
+src/honeypods/core/honeytokens.py does (_DERIVED): prefix + the first digits of
+sha256_hex("honeypods/v1/<label>/<seed>"). Argument: (dict "seed" <seed> "name" <value name>).
+*/}}
+{{- define "honeypods.honeytoken" -}}
+{{- $table := dict
+  "mysql_user" (list "mysql.user" "svc_reports_" 4)
+  "mysql_password" (list "mysql.password" "" 24)
+  "ssh_user" (list "ssh.user" "deploy-" 4)
+  "ssh_password" (list "ssh.password" "" 24)
+  "api_token" (list "api.token" "opc_live_" 40) }}
+{{- $row := index $table .name }}
+{{- printf "%s%s" (index $row 1) (sha256sum (printf "honeypods/v1/%s/%s" (index $row 0) .seed) | trunc (index $row 2)) }}
+{{- end }}
+
+{{/*
+honeypods.honeytokenPlacements: where the decoys plant honeytokens (HONEYPODS_HONEYTOKEN_PLACEMENTS),
+comma-joined; empty when honeytokens are off.
+*/}}
+{{- define "honeypods.honeytokenPlacements" -}}
+{{- $h := .Values.honeytokens }}
+{{- $d := .Values.decoys }}
+{{- $out := list }}
+{{- if $h.enabled }}
+{{- if and $h.dashboard $d.web.enabled }}{{ $out = append $out "dashboard" }}{{ end }}
+{{- if and $h.database $d.mysql.enabled }}{{ $out = append $out "database" }}{{ end }}
+{{- end }}
+{{- $out | join "," }}
+{{- end }}
+
+{{/*
+honeypods.honeytokenSecret: namespace/name of the decoy Secret holding honeytokens, or empty.
+*/}}
+{{- define "honeypods.honeytokenSecret" -}}
+{{- $h := .Values.honeytokens }}
+{{- if and $h.enabled $h.secret.enabled }}
+{{- printf "%s/%s" (include "honeypods.namespace" .) $h.secret.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+honeypods.mysqlAddress: host:port of the MySQL decoy as its Service names it (what the leaked
+files and the decoy Secret give an intruder).
+*/}}
+{{- define "honeypods.mysqlAddress" -}}
+{{- $m := .Values.decoys.mysql }}
+{{- if $m.service.enabled }}
+{{- printf "%s.%s.svc:%d" $m.service.name (include "honeypods.namespace" .) (int $m.service.port) }}
+{{- else }}
+{{- printf "%s:%d" $m.name (int $m.port) }}
+{{- end }}
+{{- end }}
+
+{{/*
+honeypods.honeytokenEnv: the honeytoken settings of a decoy pod (web, MySQL, SSH).
+*/}}
+{{- define "honeypods.honeytokenEnv" -}}
+{{- if .Values.honeytokens.enabled }}
+- name: HONEYPODS_PERSONA_SEED
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "honeypods.seedSecretName" . }}
+      key: seed
+- name: HONEYPODS_HONEYTOKEN_PLACEMENTS
+  value: {{ include "honeypods.honeytokenPlacements" . | quote }}
+- name: HONEYPODS_HONEYTOKEN_SECRET
+  value: {{ include "honeypods.honeytokenSecret" . | quote }}
+- name: HONEYPODS_HONEYTOKEN_MYSQL_ADDRESS
+  value: {{ include "honeypods.mysqlAddress" . | quote }}
+{{- end }}
 {{- end }}

@@ -158,6 +158,7 @@ def alertmanager_body(
             annotations["destination_ports"] = ",".join(map(str, ports[:MAX_LISTED]))
         if users:
             annotations["usernames"] = ",".join(events.clip_text(u, 64) for u in users[:MAX_LISTED])
+        _honeytoken_annotations(group, annotations)
         alert_labels = {
             **labels,
             "alertname": rule,
@@ -172,6 +173,23 @@ def alertmanager_body(
             {"labels": alert_labels, "annotations": annotations, "startsAt": group[0]["@timestamp"]}
         )
     return json.dumps(alerts, separators=(",", ":")).encode()
+
+
+def _honeytoken_annotations(group: list[Mapping[str, Any]], annotations: dict[str, str]) -> None:
+    """What a honeytoken.used alert must tell at once: which token, where it was planted, and
+    whether its use proves that someone read Secrets of the cluster."""
+    used = [e for e in group if "honeytoken.name" in e]
+    if not used:
+        return
+    annotations["honeytokens"] = ",".join(sorted({str(e["honeytoken.name"]) for e in used}))
+    places = sorted({str(p) for e in used for p in e.get("honeytoken.placements", ())})
+    annotations["honeytoken_placements"] = ",".join(places[:MAX_LISTED])
+    if any(e.get("honeytoken.secret_read") for e in used):
+        annotations["secret_read"] = "true"  # noqa: S105 - a flag, not a password
+        meaning = next(
+            str(e["honeytoken.meaning"]) for e in used if e.get("honeytoken.secret_read")
+        )
+        annotations["description"] = meaning + ". " + annotations["description"]
 
 
 def workload_labels(event: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -190,6 +190,44 @@ CORE: Final[Mapping[str, EventSpec]] = {
         },
         required=("honeypod.proxy.problem",),
     ),
+    # -- Honeytokens, emitted by any decoy a planted credential is used on (core/honeytokens.py) --
+    "honeytoken.used": EventSpec(
+        "alert",
+        "A credential this install planted was used: nothing legitimate knows it, so whoever "
+        "used it found it where it was planted.",
+        {
+            "honeytoken.name": (
+                {"type": "string", "enum": ["db-login", "bastion-login", "api-token"]},
+                "Which token: the database (MySQL) login, the bastion (SSH) login or the API "
+                "token.",
+            ),
+            "honeytoken.kind": (
+                {"type": "string", "enum": ["mysql_login", "ssh_login", "api_token"]},
+                "What the token is.",
+            ),
+            "honeytoken.placements": (
+                STRS,
+                "Every place this install planted it: `dashboard:<path>` (the web decoy's "
+                "leaked files), `database:<schema.table>` (the MySQL decoy's data), "
+                "`secret:<namespace>/<name>` (the chart's decoy Secret).",
+            ),
+            "honeytoken.used_on": (STR, "The decoy it was used on (`web`, `mysql`, `ssh`)."),
+            "honeytoken.secret_read": (
+                BOOL,
+                "The token is planted only in the Kubernetes Secret: its use proves that "
+                "someone read Secrets in the cluster.",
+            ),
+            "honeytoken.meaning": (STR, "What the use proves, in one sentence."),
+            "user.name": (STR, "The username given with it (logins only)."),
+        },
+        required=(
+            "honeytoken.name",
+            "honeytoken.kind",
+            "honeytoken.placements",
+            "honeytoken.used_on",
+            "honeytoken.secret_read",
+        ),
+    ),
     # -- Diagnostics: never alerts ----------------------------------------------------------------
     "honeypods.start": EventSpec(
         "state",

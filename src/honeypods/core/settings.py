@@ -72,10 +72,18 @@ class Common:
     alert_queue_size: int = 10000
     # Seconds one request to the Alertmanager or webhook may take.
     alert_timeout: float = 5.0
-    # Seed of the per-install persona choices (the MySQL accounts' passwords): give every replica
-    # of one install the same value, kept across upgrades. Empty: a random one per start, logged
-    # in the decoys' honeypods.start events, so a restart changes what was drawn.
+    # Seed of this install's persona choices (the MySQL accounts' passwords) and of its
+    # honeytokens (docs/honeytokens.md): give every replica of one install the same value, kept
+    # across upgrades (the chart generates one and keeps it). Empty: a random one per start,
+    # logged in the decoys' honeypods.start events, so a restart changes what was drawn.
     persona_seed: str = ""
+    # Where the decoys plant honeytokens, comma-separated: `dashboard` (the web decoy's leaked
+    # files), `database` (a MySQL table); the Secret placement is HONEYPODS_HONEYTOKEN_SECRET.
+    honeytoken_placements: tuple[str, ...] = ("dashboard", "database")
+    # namespace/name of the decoy Kubernetes Secret the chart planted honeytokens in. Empty: none.
+    honeytoken_secret: str = ""
+    # host:port of the MySQL decoy as the dashboard's leaked files name it (its Service).
+    honeytoken_mysql_address: str = "internal-backend:3306"
 
 
 @dataclass(frozen=True)
@@ -230,6 +238,27 @@ def _check_alerting(c: Common) -> None:
         raise ConfigError("HONEYPODS_ALERT_TIMEOUT: more than 0, at most 60 seconds")
 
 
+_HOST_NAME: Final = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?")
+_SECRET_REF: Final = re.compile(
+    r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?"
+)
+
+
+def _check_honeytokens(c: Common) -> None:
+    for place in c.honeytoken_placements:
+        if place not in ("dashboard", "database"):
+            raise ConfigError(
+                f"HONEYPODS_HONEYTOKEN_PLACEMENTS: {place!r} is not dashboard or database"
+            )
+    if c.honeytoken_secret and not _SECRET_REF.fullmatch(c.honeytoken_secret):
+        raise ConfigError("HONEYPODS_HONEYTOKEN_SECRET: namespace/name of a Kubernetes Secret")
+    host, sep, port = c.honeytoken_mysql_address.rpartition(":")
+    if not sep or not port.isdigit() or not _HOST_NAME.fullmatch(host):
+        raise ConfigError("HONEYPODS_HONEYTOKEN_MYSQL_ADDRESS: host:port, such as db.internal:3306")
+    if c.persona_seed and (len(c.persona_seed) < 16 or not c.persona_seed.isprintable()):
+        raise ConfigError("HONEYPODS_PERSONA_SEED: at least 16 printable characters")
+
+
 def alert_labels(c: Common) -> dict[str, str]:
     """HONEYPODS_ALERT_LABELS as a mapping."""
     return dict(item.partition("=")[::2] for item in c.alert_labels)
@@ -249,6 +278,7 @@ def _validate(settings: Settings) -> None:
     if c.summary_interval < 0:
         raise ConfigError("HONEYPODS_SUMMARY_INTERVAL must be 0 (off) or positive")
     _check_alerting(c)
+    _check_honeytokens(c)
     used: dict[int, str] = {}
     if c.metrics_port:
         used[c.metrics_port] = "HONEYPODS_METRICS_PORT"

@@ -25,7 +25,7 @@ import asyncio
 import math
 from typing import Any, Final
 
-from honeypods.core import events
+from honeypods.core import events, honeytokens
 from honeypods.core.guard import Guard, Limits, ProxyProtocol, Running, Session
 from honeypods.mysql.auth import AuthState, Login
 from honeypods.mysql.codec import (
@@ -48,6 +48,7 @@ from honeypods.mysql.codec.constants import CACHING_SHA2, CLIENT_SSL
 from honeypods.mysql.commands import COMMAND_NAMES, Commands
 from honeypods.mysql.config import MysqlConfig
 from honeypods.mysql.errors import ER_1043_BAD_HANDSHAKE
+from honeypods.mysql.honeydata import planted_rows
 from honeypods.mysql.passwords import make_salt
 from honeypods.mysql.shared import Server
 from honeypods.mysql.sql import SqlSession
@@ -242,8 +243,13 @@ class MysqlProtocol(asyncio.Protocol):
     def _logged_in(self, login: Login) -> None:
         hello = login.hello
         assert hello is not None  # noqa: S101 - a verdict follows a response
+        user = hello.user.decode("utf-8", "backslashreplace")
+        tokens = self.server.tokens
+        password = (login.password or b"").decode("utf-8", "backslashreplace")
+        planted = tokens.live("db-login") and tokens.mysql_login(user, password)
+        api = tokens.api_token if tokens.planted("api-token", honeytokens.DATABASE) else ""
         sql = SqlSession(
-            user=hello.user.decode("utf-8", "backslashreplace"),
+            user=user,
             host=self.session.peer[0],
             connection_id=self.connection_id,
             server_version=self.server.config.server_version,
@@ -251,12 +257,19 @@ class MysqlProtocol(asyncio.Protocol):
             database=login.database,
             ssl_cipher=self.tls.cipher() if self.tls is not None else "",
             started=self.server.started,
+            rows=planted_rows(
+                api, richer=planted, filler=honeytokens.derive(tokens.seed, "mysql.filler")
+            ),
         )
         if self.commands is None:
             self.commands = Commands(sql, hello.capabilities)
         else:
             self.commands.restart(sql, hello.capabilities)
         self._log_login(login)
+        if planted:
+            fields = tokens.used("db-login", via=DECOY)
+            fields["user.name"] = events.clip_text(user)
+            self.session.emit(honeytokens.EVENT, fields, rule=honeytokens.RULE)
         self.session.expires = math.inf
 
     def _log_login(self, login: Login) -> None:

@@ -12,6 +12,7 @@ import ssl
 import time
 from dataclasses import dataclass
 
+from honeypods.core import honeytokens
 from honeypods.mysql.config import MysqlConfig
 from honeypods.mysql.passwords import Accounts, RsaKeys
 from honeypods.mysql.sql import default_variables
@@ -24,6 +25,7 @@ class Server:
 
     config: MysqlConfig
     accounts: Accounts
+    tokens: honeytokens.Honeytokens
     keys: RsaKeys
     variables: dict[str, str | int | bool]
     next_id: int
@@ -44,10 +46,16 @@ class Server:
         # A container's hostname is its short id; a fresh one per process, like a new container.
         hostname = secrets.token_hex(6)
         tls = config.tls and importlib.util.find_spec("cryptography") is not None
+        tokens = honeytokens.current()
+        accept = list(config.accept)
+        if tokens.live("db-login"):
+            # The planted service account gets in, to a richer database (mysql.honeydata).
+            accept.append(f"{tokens.mysql_user}:{tokens.mysql_password}")
         return cls(
             tls_offered=tls,
             config=config,
-            accounts=Accounts(config.accept, config.auth_plugin, seed),
+            tokens=tokens,
+            accounts=Accounts(accept, config.auth_plugin, seed),
             keys=RsaKeys(),
             variables=default_variables(config.server_version, hostname, port, tls=tls),
             # Ids continue from what a server up for a while would have handed out.

@@ -13,8 +13,10 @@ Rules this module keeps:
    DISCONNECT instead of the last failure) and sshd's failure timing (``timing``: auth2.c's
    per-user minimum rounded up by doubling, plus PAM's fail delay for a non-empty password).
    ``ssh-userauth`` may be requested again before every try, as paramiko does.
-3. Listed credentials (``HONEYPODS_SSH_ACCEPT``) get in; their session channels are
-   ``session.RefusingSession``. Forwarding requests are recorded and refused as sshd's refusals read.
+3. Listed credentials (``HONEYPODS_SSH_ACCEPT``) get in, and so does the planted honeytoken login
+   (core/honeytokens.py), whose use is also one ``honeytoken.used``; their session channels are
+   ``session.RefusingSession``: no shell, ever. Forwarding requests are recorded and refused as
+   sshd's refusals read.
 4. One ``ssh.disconnect`` per connection: the first reason noted is the one recorded.
 """
 
@@ -27,7 +29,7 @@ from typing import Any, Final
 
 import asyncssh
 
-from honeypods.core import events
+from honeypods.core import events, honeytokens
 from honeypods.core.guard import Session
 from honeypods.ssh import persona, timing, wire
 from honeypods.ssh.session import RefusingSession
@@ -334,10 +336,15 @@ class Lure(asyncssh.SSHServer):
 
     async def _password(self, username: str, password: str, method: str) -> bool:
         policy, prompt = self.policy, method == "keyboard-interactive"
+        planted = policy.planted(username, password)
         # PermitEmptyPasswords no refuses an empty password before PAM, listed or not; the answer
         # to PAM's prompt goes to PAM whatever it is.
-        success = (bool(password) or prompt) and (username, password) in policy.accept
+        success = planted or ((bool(password) or prompt) and (username, password) in policy.accept)
         self._login(username, method, {"ssh.password": events.clip_text(password)}, success=success)
+        if planted:
+            fields = policy.tokens.used("bastion-login", via="ssh")
+            fields["user.name"] = events.clip_text(username)
+            self.session.emit(honeytokens.EVENT, fields, rule=honeytokens.RULE)
         if success:
             return True
         pam = timing.pam_delay(policy.config.password_fail_delay, int(policy.wall()))

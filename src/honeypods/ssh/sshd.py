@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 
+from honeypods.core import honeytokens
 from honeypods.ssh import moduli, persona, timing
 from honeypods.ssh.config import SshConfig, parse_max_startups
 
@@ -53,6 +54,11 @@ class Policy:
             else resources.files("honeypods.ssh").joinpath("moduli").read_text("ascii")
         )
         self.groups = moduli.parse(text)
+        self.tokens = honeytokens.current()
+
+    def planted(self, user: str, password: str) -> bool:
+        """Whether this is the honeytoken login, planted where this install put it."""
+        return self.tokens.live("bastion-login") and self.tokens.ssh_login(user, password)
 
     def drop_startup(self) -> bool:
         """sshd's ``drop_connection``: random early drop between start and full."""

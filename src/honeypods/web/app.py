@@ -37,6 +37,7 @@ from honeypods.web.http import (
     parse_ranges,
     wire_status,
 )
+from honeypods.web.leak import record_api_use
 from honeypods.web.login import (
     FAILED,
     MALFORMED,
@@ -106,6 +107,7 @@ def make_app(config: WebConfig, files: Mapping[str, StaticFile]) -> web.Applicat
 
     async def api(request: web.Request) -> web.StreamResponse:
         # auth_basic runs in nginx's access phase, before any content handler: every method.
+        record_api_use(request)
         return nginx_error(401, ("WWW-Authenticate", f'Basic realm="{config.product} API"'))
 
     async def static(request: web.Request) -> web.StreamResponse:

@@ -13,12 +13,14 @@ from typing import Final
 
 from aiohttp import web
 
+from honeypods.core import honeytokens
 from honeypods.core.drive import Drive
 from honeypods.web import aiohttp_shim
 from honeypods.web.app import make_app
 from honeypods.web.compressed import gzip_table
 from honeypods.web.config import WebConfig
 from honeypods.web.http import Clock
+from honeypods.web.leak import with_leak
 from honeypods.web.site import StaticFile, canned_table, site_files
 
 HEADER_TIMEOUT: Final = 60.0  # nginx client_header_timeout
@@ -63,7 +65,7 @@ class WebServer:
     @classmethod
     async def create(cls, config: WebConfig) -> WebServer:
         """The shared state, its application started (startup signals run, frozen)."""
-        files = site_files(config)
+        files = with_leak(site_files(config), honeytokens.current(), config.product)
         app = make_app(config, files)
         handler = await aiohttp_shim.request_handler(app)
         return cls(config, asyncio.get_running_loop(), files, app, handler)

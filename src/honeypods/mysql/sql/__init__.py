@@ -3,7 +3,8 @@
 The persona is a MySQL 8.0 primary whose account is an application's: it may read and write a
 few application schemas and nothing else; ``SHOW GRANTS`` says so, so every refusal (1142, 1044,
 1227) is consistent with it. Writes are acknowledged and never kept. The schemas look worth
-stealing (users, payments, API keys) and every table is empty (docs/mysql.md).
+stealing (users, payments, API keys) and every table is empty but for the rows the adapter gives
+the session (``SqlSession.rows``: the planted honeytokens, docs/honeytokens.md).
 
 Pure functions, no asyncio, nothing of ``honeypods.core``: the adapter passes a ``SqlSession``
 and gets a reply; the only state kept is the session's own (current database, autocommit,

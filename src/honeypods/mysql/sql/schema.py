@@ -14,7 +14,8 @@ from typing import Final
 from honeypods.mysql.codec.constants import COLLATION_BINARY, FieldFlag, FieldType
 from honeypods.mysql.codec.packets import Column
 
-# (column, type as SHOW COLUMNS prints it, key, extra); every table is empty. The rows most tables
+# (column, type as SHOW COLUMNS prints it, key, extra); tables are empty but for a session's rows
+# (``SqlSession.rows``). The rows most tables
 # share, as an application's migrations would make them:
 _ID: Final = ("id", "bigint unsigned", "PRI", "auto_increment")
 _USER_ID: Final = ("user_id", "bigint unsigned", "MUL", "")

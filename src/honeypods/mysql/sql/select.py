@@ -1,4 +1,5 @@
-"""SELECT: expressions without a table, information_schema, and the (empty) tables of the schemas.
+"""SELECT: expressions without a table, information_schema, and the tables of the schemas (empty
+but for the rows the session was given, ``SqlSession.rows``).
 
 There is no engine: a select list is split at top-level commas and each item is a literal, a
 system variable, one of a few functions clients and attackers call (VERSION(), USER(), NOW(),
@@ -93,7 +94,12 @@ def _select_from(exprs: str, ref: str, tail: str, s: SqlSession) -> ResultSet | 
             return found
         fdb, ftable, cols = found
         names = tuple(c[0] for c in cols)
-        rows = []
+        rows = list(s.rows.get((fdb, ftable), ()))
+        for col, _q, value, current in _WHERE_EQ.findall(tail):
+            if col.lower() in names:
+                i = names.index(col.lower())
+                wanted = s.database if current else value
+                rows = [r for r in rows if r[i] == wanted]
         all_cols = [column_of(c, fdb, ftable) for c in cols]
     concat = re.fullmatch(r"group_concat\s*\(\s*(\w+)\s*\)", exprs, re.I)
     if concat:

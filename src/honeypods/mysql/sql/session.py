@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from honeypods.mysql.codec.constants import SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS
 from honeypods.mysql.codec.packets import Ok, ResultSet
@@ -34,6 +34,8 @@ class SqlSession:
     started: float = 0.0
     # Seconds SLEEP() and BENCHMARK() asked for since the adapter last took them (take_sleep).
     sleep: float = 0.0
+    # (schema, table) -> the rows this account sees there; every other table is empty.
+    rows: Mapping[tuple[str, str], tuple[tuple[str | None, ...], ...]] = field(default_factory=dict)
 
     def uptime(self) -> int:
         return int(time.monotonic() - self.started) if self.started else 0
