@@ -96,12 +96,15 @@ def _choose(named: list[str]) -> list[str]:
 
 
 async def _start(settings: Settings, decoy: str) -> registry.Started:
-    start = registry.get(decoy).start()
+    entry = registry.get(decoy)
+    start = entry.start()
+    extra = {"state_dir": settings.common.state_dir} if entry.keeps_state else {}
     return await start(
         settings.configs[decoy],
         limits=settings.limits[decoy],
         host=settings.common.host,
         metrics_port=settings.common.metrics_port,
+        **extra,
     )
 
 

@@ -69,6 +69,7 @@ class Decoy:
         logins: whether it counts login attempts (``honeypods_login_attempts_total``).
         limits: connection limits that differ from ``Limits``' defaults, as the real service has.
         needs: top-level modules its server imports beyond the core (its pip extra).
+        keeps_state: its ``start`` takes ``state_dir`` (HONEYPODS_STATE_DIR).
     """
 
     name: str
@@ -79,6 +80,7 @@ class Decoy:
     logins: bool = True
     limits: Mapping[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()
+    keeps_state: bool = False
 
     def __post_init__(self) -> None:
         events.register(self.name, self.events)

@@ -71,6 +71,9 @@ class Common:
     alert_queue_size: int = 10000
     # Seconds one request to the Alertmanager or webhook may take.
     alert_timeout: float = 5.0
+    # Folder for what must outlive a restart (the web decoy's issued certificate), created if
+    # missing; `make run` uses .state/ in the checkout. Empty: nothing is kept (images, the chart).
+    state_dir: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,4 +14,5 @@ DECOY = Decoy(
     # reach nginx's 413 page rather than the byte cap.
     limits={"idle_timeout": 60.0, "deadline": 300.0, "max_bytes_in": 8 << 20},
     needs=("aiohttp",),
+    keeps_state=True,
 )

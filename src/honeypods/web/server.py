@@ -31,7 +31,9 @@ DECOY: Final = "web"
 RULE: Final = "honeypod.fake.svc"
 
 
-async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: int = 0) -> Running:
+async def start(
+    config: WebConfig, *, limits: Limits, host: str, metrics_port: int = 0, state_dir: str = ""
+) -> Running:
     """Listen on the HTTP port and, unless ``tls_port`` is 0, the HTTPS port.
 
     Args:
@@ -39,6 +41,7 @@ async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: i
         limits: connection limits for its guard.
         host: address to bind.
         metrics_port: unused here.
+        state_dir: where the HTTPS certificate is kept across restarts; empty, none is kept.
     """
     del metrics_port
     server = await WebServer.create(config)
@@ -50,7 +53,7 @@ async def start(config: WebConfig, *, limits: Limits, host: str, metrics_port: i
         (guard.protocol_factory(lambda session: WebConnection(session, server)), config.port)
     ]
     if config.tls_port:
-        server.ssl_context = make_ssl_context(config, server.sni)
+        server.ssl_context = make_ssl_context(config, server.sni, state_dir)
         sniffer = guard.protocol_factory(lambda session: TlsSniffer(session, server))
         bindings.append((sniffer, config.tls_port))
     running = await guard.start(host, bindings)
