@@ -8,9 +8,10 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 .PHONY: run test deps venv lint lint-images typecheck docs unit integration bench images chart-lint chart-test clean
 
 # All four decoys on 127.0.0.1, unprivileged ports, JSON events on stdout. Ctrl-C stops them.
-# Make's own output goes to stderr so that stdout holds only the events.
+# Make's own output goes to stderr so that stdout holds only the events. What must outlive a
+# restart (the HTTPS certificate and its CA) is kept in .state/ unless HONEYPODS_STATE_DIR says.
 run: venv
-	@$(BIN)/python -m honeypods run
+	@HONEYPODS_STATE_DIR="$${HONEYPODS_STATE_DIR:-$(CURDIR)/.state}" $(BIN)/python -m honeypods run
 
 # Installs what the tests need (system packages need root), then runs every check and test.
 test: deps venv lint typecheck

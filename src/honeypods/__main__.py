@@ -103,6 +103,8 @@ async def _start(settings: Settings, decoy: str, seed: str) -> registry.Started:
     extra: dict[str, Any] = {"persona_seed": seed} if spec.seeded else {}
     if decoy in settings.proxies:
         extra["proxy"] = settings.proxies[decoy]
+    if spec.keeps_state:
+        extra["state_dir"] = settings.common.state_dir
     return await start(
         settings.configs[decoy],
         limits=settings.limits[decoy],
@@ -221,11 +223,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     events.set_host_name(settings.common.host_name)
     common = settings.common
+    # Without a configured seed, one kept in the state directory; without that, each start draws
+    # its own. Either way the decoys' start events say which, so that it can be pinned.
+    seed = common.persona_seed
+    if not seed and common.state_dir:
+        try:
+            seed = honeytokens.kept_seed(common.state_dir)
+        except OSError as exc:
+            message = f"HONEYPODS_STATE_DIR: cannot keep the persona seed there: {exc}"
+            events.emit(
+                "honeypods.config_error", "runner", {"error.message": message}, level="error"
+            )
+            print(f"honeypods: configuration error: {message}", file=sys.stderr)
+            return 2
     honeytokens.install(
         honeytokens.Honeytokens(
-            # Without a configured seed each start draws its own, and says which (the decoys'
-            # start events), so that it can be pinned.
-            common.persona_seed or honeytokens.random_seed(),
+            seed or honeytokens.random_seed(),
             common.honeytoken_placements,
             common.honeytoken_secret,
             common.honeytoken_mysql_address,

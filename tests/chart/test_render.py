@@ -471,7 +471,8 @@ def test_defaults_agree_with_the_package(helm4: Renderer, tmp_path: Path) -> Non
     Deliberate differences, each for a reason given in values.yaml: the bind address (0.0.0.0 in a
     pod, loopback on a workstation), the SSH port (22 in a pod, 2222 unprivileged), the port-scan
     list (the package's plus 22), the files the Secret provides (TLS pair, host-key directory),
-    and the decoys' webhook, which is the enricher.
+    the HTTPS server names (the Services' DNS names, refused otherwise: a pod has them, a
+    workstation has none), and the decoys' webhook, which is the enricher.
     """
     deliberate = {
         "HONEYPODS_HOST",
@@ -481,6 +482,8 @@ def test_defaults_agree_with_the_package(helm4: Renderer, tmp_path: Path) -> Non
         "HONEYPODS_PORTSCAN_PORTS",
         "HONEYPODS_WEB_TLS_CERT",
         "HONEYPODS_WEB_TLS_KEY",
+        "HONEYPODS_WEB_TLS_REJECT_HANDSHAKE",
+        "HONEYPODS_WEB_TLS_SERVER_NAMES",
         "HONEYPODS_SSH_HOST_KEY_DIR",
         "HONEYPODS_WEBHOOK_URL",
         # The seed is generated per install; the Secret and the Service's name exist only in a pod.
@@ -539,6 +542,8 @@ def test_keys_are_generated_fresh_and_usable(helm4: Renderer, tmp_path: Path) ->
         "ssh_host_ecdsa_key",
         "ssh_host_ed25519_key",
         "ssh_host_rsa_key",
+        "ca.crt",
+        "ca.key",
         "tls.crt",
         "tls.key",
     }

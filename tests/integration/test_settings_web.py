@@ -152,6 +152,67 @@ def test_certificate_from_files(decoy_process: Start, tmp_path: Path) -> None:
     assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(cert_pem.decode())
 
 
+def _handshake(port: int, name: str | None) -> bytes | ssl.SSLError:
+    """The certificate the decoy serves for SNI ``name`` (None: no SNI), or the handshake error."""
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), 10) as raw,
+            client.wrap_socket(raw, server_hostname=name) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+    except ssl.SSLError as exc:
+        return exc
+    assert der is not None
+    return der
+
+
+def test_reject_handshake_and_kept_certificate(decoy_process: Start, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    settings = {
+        "HONEYPODS_STATE_DIR": str(state),
+        "HONEYPODS_WEB_TLS_REJECT_HANDSHAKE": "true",
+        "HONEYPODS_WEB_TLS_SERVER_NAMES": "ops.corp.internal,ops",
+        "HONEYPODS_WEB_TLS_ORGANIZATION": "Initech",
+        "HONEYPODS_WEB_TLS_DAYS": "30",
+    }
+    served: list[bytes] = []
+    leaked: list[bytes] = []
+    for _ in range(2):
+        port, tls_port = free_port(), free_port()
+        proc = run_web(
+            decoy_process,
+            {"HONEYPODS_WEB_PORT": str(port), "HONEYPODS_WEB_TLS_PORT": str(tls_port)} | settings,
+        )
+        leaked.append(exchange(port, get("/.env")).partition(b"\r\n\r\n")[2])
+        # HONEYPODS_WEB_TLS_REJECT_HANDSHAKE and HONEYPODS_WEB_TLS_SERVER_NAMES: only the server
+        # names get a certificate; another name, or none, gets unrecognized_name.
+        for refused in ("admin.corp.internal", None):
+            error = _handshake(tls_port, refused)
+            assert isinstance(error, ssl.SSLError), refused
+            assert "UNRECOGNIZED_NAME" in str(error)
+        der = _handshake(tls_port, "ops.corp.internal")
+        assert isinstance(der, bytes)
+        served.append(der)
+        proc.stop()
+    # HONEYPODS_STATE_DIR: the second start serves the certificate the first one issued, and
+    # the honeytokens of the seed drawn at the first start (no HONEYPODS_PERSONA_SEED here).
+    assert served[0] == served[1]
+    assert b"API_TOKEN=" in leaked[0]
+    assert leaked[0] == leaked[1]
+    assert any(state.iterdir())
+    cert = x509.load_der_x509_certificate(served[0])
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["ops.corp.internal", "ops"]
+    # HONEYPODS_WEB_TLS_ORGANIZATION: the issuing internal CA; HONEYPODS_WEB_TLS_DAYS: lifetime.
+    assert "O=Initech" in cert.issuer.rfc4514_string()
+    assert "Initech Internal CA" in cert.issuer.rfc4514_string()
+    lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc
+    assert 30 <= lifetime.days <= 31
+
+
 def test_connection_limits(decoy_process: Start) -> None:
     port = free_port()
     proc = run_web(

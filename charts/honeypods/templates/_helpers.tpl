@@ -558,3 +558,19 @@ honeypods.honeytokenEnv: the honeytoken settings of a decoy pod (web, MySQL, SSH
   value: {{ include "honeypods.mysqlAddress" . | quote }}
 {{- end }}
 {{- end }}
+
+{{/*
+The web decoy's HTTPS server names (its server_name and the certificate's SANs): decoys.web.tls.sans,
+then the DNS names of the Service in front of the HTTPS port, one per search-path form.
+*/}}
+{{- define "honeypods.webServerNames" -}}
+{{- $w := .Values.decoys.web }}
+{{- $ns := include "honeypods.namespace" . }}
+{{- $names := list }}
+{{- range $w.tls.sans }}{{ $names = append $names . }}{{ end }}
+{{- if $w.services.internal.enabled }}
+{{- $svc := $w.services.internal.name }}
+{{- $names = concat $names (list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns .Values.clusterDomain)) }}
+{{- end }}
+{{- uniq $names | join "," }}
+{{- end }}

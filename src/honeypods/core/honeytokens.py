@@ -24,11 +24,13 @@ where they looked. Rules this module keeps:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 EVENT: Final = "honeytoken.used"
@@ -185,6 +187,24 @@ class Honeytokens:
 def random_seed() -> str:
     """A seed for an install that set none: tokens then live as long as the process."""
     return secrets.token_urlsafe(32)
+
+
+def kept_seed(state_dir: str) -> str:
+    """The seed drawn once for an install without a configured one and kept in its state
+    directory (``make run``'s .state/), so its tokens and personas survive a restart."""
+    path = Path(state_dir) / "persona-seed"
+    with contextlib.suppress(FileNotFoundError):
+        kept = path.read_text("ascii").strip()
+        if len(kept) >= 16 and kept.isprintable():
+            return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    seed = random_seed()
+    # Written whole or not at all: a second process reading it never sees half a seed.
+    partial = path.with_suffix(".partial")
+    partial.write_text(seed + "\n", "ascii")
+    partial.chmod(0o600)
+    partial.replace(path)
+    return seed
 
 
 _current: list[Honeytokens] = []

@@ -76,6 +76,7 @@ class Decoy:
             header; its ``start`` then takes ``proxy``, a ``ProxyProtocol``.
         seeded: its persona draws per-install choices from HONEYPODS_PERSONA_SEED; its ``start``
             takes ``persona_seed``.
+        keeps_state: its ``start`` takes ``state_dir`` (HONEYPODS_STATE_DIR).
     """
 
     name: str
@@ -88,6 +89,7 @@ class Decoy:
     needs: tuple[str, ...] = ()
     proxy_protocol: bool = False
     seeded: bool = False
+    keeps_state: bool = False
 
     def __post_init__(self) -> None:
         events.register(self.name, self.events)

@@ -74,8 +74,8 @@ class Common:
     alert_timeout: float = 5.0
     # Seed of this install's persona choices (the MySQL accounts' passwords) and of its
     # honeytokens (docs/honeytokens.md): give every replica of one install the same value, kept
-    # across upgrades (the chart generates one and keeps it). Empty: a random one per start,
-    # logged in the decoys' honeypods.start events, so a restart changes what was drawn.
+    # across upgrades (the chart generates one and keeps it). Empty: one kept in state_dir, else
+    # a random one per start; logged in the decoys' honeypods.start events either way.
     persona_seed: str = ""
     # Where the decoys plant honeytokens, comma-separated: `dashboard` (the web decoy's leaked
     # files), `database` (a MySQL table); the Secret placement is HONEYPODS_HONEYTOKEN_SECRET.
@@ -84,6 +84,9 @@ class Common:
     honeytoken_secret: str = ""
     # host:port of the MySQL decoy as the dashboard's leaked files name it (its Service).
     honeytoken_mysql_address: str = "internal-backend:3306"
+    # Folder for what must outlive a restart (the web decoy's issued certificate), created if
+    # missing; `make run` uses .state/ in the checkout. Empty: nothing is kept (images, the chart).
+    state_dir: str = ""
 
 
 @dataclass(frozen=True)

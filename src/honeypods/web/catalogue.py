@@ -50,6 +50,11 @@ EVENTS: Final[Mapping[str, EventSpec]] = {
             "tls.cipher": (STR, "Negotiated cipher."),
             "tls.established": (BOOL, "Whether the handshake completed."),
             "web.error": (STR, "Why the handshake failed."),
+            "web.sni_rejected": (
+                BOOL,
+                "The SNI named no configured server (or none was sent, or it was no valid host): "
+                "refused with an unrecognized_name alert; present only then.",
+            ),
         },
     ),
 }

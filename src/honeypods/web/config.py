@@ -36,6 +36,17 @@ class WebConfig:
     tls_sans: tuple[str, ...] = ("dashboard.internal", "localhost")
     # Seconds before a failed login answers, as a real password check would take.
     login_delay: float = 0.4
+    # Refuse a TLS handshake whose SNI is none of the server names, or that sends no SNI, with an
+    # unrecognized_name alert: nginx's `ssl_reject_handshake on` in the default server.
+    tls_reject_handshake: bool = False
+    # DNS names of the HTTPS server (nginx's server_name) that tls_reject_handshake lets through;
+    # empty: the DNS names of tls_sans.
+    tls_server_names: tuple[str, ...] = ()
+    # With HONEYPODS_STATE_DIR: the certificate is issued by "<organization> Internal CA".
+    tls_organization: str = "Corp"
+    # With HONEYPODS_STATE_DIR: lifetime in days of the issued certificate, renewed at start when
+    # less than a third is left. Its names: tls_server_names, else tls_sans; the first is its CN.
+    tls_days: int = 90
 
     def listens(self) -> list[tuple[str, int]]:
         """(setting, port) for every port it binds; 0 is off."""
@@ -76,12 +87,42 @@ class WebConfig:
             raise ConfigError('HONEYPODS_WEB_PRODUCT: printable Latin-1 text without " or \\')
         if not 0 <= self.login_delay <= 60:
             raise ConfigError("HONEYPODS_WEB_LOGIN_DELAY: 0 to 60 seconds")
+        for name in self.tls_server_names:
+            if _is_ip(name) or not _is_san(name):
+                raise ConfigError(f"HONEYPODS_WEB_TLS_SERVER_NAMES: {name!r} is not a DNS name")
+        if self.tls_reject_handshake and not self.server_names():
+            raise ConfigError(
+                "HONEYPODS_WEB_TLS_REJECT_HANDSHAKE: needs HONEYPODS_WEB_TLS_SERVER_NAMES "
+                "or DNS names in HONEYPODS_WEB_TLS_SANS"
+            )
+        # The CA's CN, "<organization> Internal CA", must stay within RFC 5280's 64 characters.
+        if not _COMMON_NAME.fullmatch(self.tls_organization) or len(self.tls_organization) > 52:
+            raise ConfigError("HONEYPODS_WEB_TLS_ORGANIZATION: 1 to 52 printable ASCII characters")
+        if not 1 <= self.tls_days <= 398:  # CA/Browser Forum's longest leaf lifetime
+            raise ConfigError("HONEYPODS_WEB_TLS_DAYS: 1 to 398 days")
+
+    def certificate_names(self) -> tuple[str, ...]:
+        """The names of the certificate issued into the state directory."""
+        return self.tls_server_names or self.tls_sans
+
+    def server_names(self) -> frozenset[str]:
+        """The names SNI is matched against: lower case, without a trailing dot."""
+        names = self.tls_server_names or tuple(s for s in self.tls_sans if not _is_ip(s))
+        return frozenset(n.lower().rstrip(".") for n in names)
 
 
 _VERSION: Final = re.compile(r"[0-9A-Za-z._-]{1,32}")
 _REALM: Final = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e\xa0-\xff]*")
 _COMMON_NAME: Final = re.compile(r"[\x20-\x7e]{1,64}")  # RFC 5280: ub-common-name is 64
 _DNS_NAME: Final = re.compile(r"(\*\.)?[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?")
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_san(value: str) -> bool:

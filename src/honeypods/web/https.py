@@ -9,8 +9,17 @@ The context is nginx's (``make_ssl_context``): its ciphers and versions, its ALP
 refusal, its session timeout (through ``core.ssl_shim``); a failed handshake gets OpenSSL's alert
 before the close, as from nginx (``core.asyncio_shim.ServerTlsProtocol``).
 
-Every handshake, completed or not, is one ``web.tls`` event. The certificate is one from files
-(a Secret in the chart) or a fresh self-signed one like Debian's snakeoil, made by ``core.tls``.
+SNI goes through nginx's server-name callback (``on_sni`` here, on the context's public
+``sni_callback``): with ``tls_reject_handshake``, a name that is none of the server names once
+read as nginx reads a Host (lower case, no port, no trailing dot), that is no valid host
+(``a..b``, ``a/b``), or no SNI at all, is refused with a fatal ``unrecognized_name`` alert, as a
+default server with ``ssl_reject_handshake on`` does (``ngx_http_ssl_servername``). OpenSSL's own
+checks of the extension (an empty or doubled name) come first, alike in both.
+
+Every handshake, completed or not, is one ``web.tls`` event, a refused name marked
+``web.sni_rejected``. The certificate is one from files (a Secret in the chart), one issued by an
+internal CA and kept in the state directory (``core.certstore``, for ``make run``), or else a
+fresh self-signed one like Debian's snakeoil, made by ``core.tls``.
 """
 
 from __future__ import annotations
@@ -19,13 +28,15 @@ import asyncio
 import datetime
 import ssl
 import warnings
+from pathlib import Path
 from typing import Any, Final, cast
 
-from honeypods.core import asyncio_shim, events, ssl_shim, tls
+from honeypods.core import asyncio_shim, certstore, events, ssl_shim, tls
 from honeypods.core.guard import Session
 from honeypods.core.transport import feed
 from honeypods.web.config import WebConfig
 from honeypods.web.connection import WebConnection
+from honeypods.web.http.head import valid_host
 from honeypods.web.shared import WebServer
 
 # nginx's default ssl_ciphers.
@@ -86,10 +97,14 @@ class TlsSniffer(asyncio.Protocol):
             return
         self.reported = True
         sslobj = asyncio_shim.ssl_object(proto)
-        sni = self.server.sni.pop(id(sslobj), None) if sslobj is not None else None
+        sni, rejected = (
+            self.server.sni.pop(id(sslobj), (None, False)) if sslobj is not None else (None, False)
+        )
         fields: dict[str, Any] = {}
         if sni:
             fields["tls.client.server_name"] = events.clip_text(sni)
+        if rejected:
+            fields["web.sni_rejected"] = True
         if fut.done() and (fut.cancelled() or fut.exception() is not None):
             exc = None if fut.cancelled() else fut.exception()
             fields["tls.established"] = False
@@ -110,8 +125,19 @@ class TlsSniffer(asyncio.Protocol):
         self.session.emit("web.tls", fields)
 
 
-def make_ssl_context(config: WebConfig, sni: dict[int, str]) -> ssl.SSLContext:
-    """Server context with nginx's defaults; a stable certificate from files, or a fresh one."""
+def make_ssl_context(
+    config: WebConfig, sni: dict[int, tuple[str | None, bool]], state_dir: str = ""
+) -> ssl.SSLContext:
+    """Server context with nginx's defaults and server-name check.
+
+    Args:
+        config: the decoy's settings.
+        sni: filled by the SNI callback: id of the SSL object -> (name sent, refused).
+        state_dir: where the issued certificate is kept; empty, a fresh snakeoil one.
+
+    Raises:
+        OSError: the state directory cannot be written.
+    """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     # Debian's ssl_protocols lists TLSv1 and TLSv1.1 too. OpenSSL's security level then refuses
     # them later in the handshake (an internal_error alert), not at the version (protocol_version).
@@ -126,13 +152,23 @@ def make_ssl_context(config: WebConfig, sni: dict[int, str]) -> ssl.SSLContext:
     ssl_shim.set_session_timeout(ctx, SESSION_TIMEOUT)
     if config.tls_cert and config.tls_key:
         ctx.load_cert_chain(config.tls_cert, config.tls_key)
+    elif state_dir:
+        issue = certstore.Issue(
+            config.certificate_names(), config.tls_organization, config.tls_days
+        )
+        tls.load_pem(ctx, certstore.load_or_issue_in_child(Path(state_dir, "web"), issue))
     else:
         spec = _certificate(config.tls_common_name, config.tls_sans)
         tls.load_pem(ctx, tls.make_pem_in_child(spec))
+    names = config.server_names() if config.tls_reject_handshake else None
 
-    def on_sni(sslobj: Any, name: str | None, _ctx: ssl.SSLContext) -> None:
-        if name:
-            sni[id(sslobj)] = name
+    def on_sni(sslobj: Any, name: str | None, _ctx: ssl.SSLContext) -> int | None:
+        # OpenSSL calls this for every ClientHello, with or without the extension.
+        host = valid_host(name.encode("ascii")) if name else None
+        # Only the default server refuses; without it every name, valid host or not, is served.
+        refused = names is not None and (host is None or host.decode("ascii") not in names)
+        sni[id(sslobj)] = (name, refused)
+        return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME if refused else None
 
     ctx.sni_callback = on_sni
     return ctx

@@ -38,6 +38,7 @@ async def start(
     host: str,
     metrics_port: int = 0,
     proxy: ProxyProtocol | None = None,
+    state_dir: str = "",
 ) -> Running:
     """Listen on the HTTP port and, unless ``tls_port`` is 0, the HTTPS port.
 
@@ -47,6 +48,7 @@ async def start(
         proxy: PROXY protocol from load balancers in front of it; off when None.
         host: address to bind.
         metrics_port: unused here.
+        state_dir: where the HTTPS certificate is kept across restarts; empty, none is kept.
     """
     del metrics_port
     server = await WebServer.create(config)
@@ -58,7 +60,7 @@ async def start(
         (guard.protocol_factory(lambda session: WebConnection(session, server)), config.port)
     ]
     if config.tls_port:
-        server.ssl_context = make_ssl_context(config, server.sni)
+        server.ssl_context = make_ssl_context(config, server.sni, state_dir)
         sniffer = guard.protocol_factory(lambda session: TlsSniffer(session, server))
         bindings.append((sniffer, config.tls_port))
     running = await guard.start(host, bindings)

@@ -2,7 +2,8 @@
 
 Built once at start; connections read it and never change it, except the two registries of
 things in flight: ``drives`` (handlers still waiting, cancelled at shutdown) and ``sni`` (names
-seen by the TLS context's SNI callback, taken by the handshake's event).
+seen by the TLS context's SNI callback and whether it refused them, taken by the handshake's
+event).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class WebServer:
         self.canned = canned_table(files, self.version)
         # The same answers compressed: (GET, HEAD) for each path nginx's gzip filter compresses.
         self.canned_gzip = gzip_table(files, self.canned, self.version)
-        self.sni: dict[int, str] = {}
+        self.sni: dict[int, tuple[str | None, bool]] = {}
         self.ssl_context: ssl.SSLContext | None = None
         # nginx client_header_timeout: seconds a request head may take to arrive.
         self.header_timeout = HEADER_TIMEOUT
