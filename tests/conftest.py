@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import jsonschema
 import pytest
@@ -99,6 +99,15 @@ def captured() -> Iterator[Captured]:
         events.remove_observer(cap)
     for doc in cap.docs():
         validate_event(doc)
+
+
+# The MySQL persona and names of the tests that read the data by name (every install before
+# personas existed): the seed picks no build and no names for them.
+MYSQL_REFERENCE: Final = {
+    "HONEYPODS_MYSQL_PERSONA": "mysql-8.0.36",
+    "HONEYPODS_MYSQL_DATABASES": "app_prod,billing",
+    "HONEYPODS_MYSQL_TABLES": "users,customers,api_keys,sessions,payment_methods,invoices",
+}
 
 
 def free_port() -> int:

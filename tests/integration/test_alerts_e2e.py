@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import ROOT, DecoyProcess, free_port, require_tool
+from tests.conftest import MYSQL_REFERENCE, ROOT, DecoyProcess, free_port, require_tool
 from tests.integration.kubeapi import pod as pod_object
 from tests.integration.kubeapi import replicaset, run_in_thread
 from tests.integration.promstack import (
@@ -172,6 +172,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 env["HONEYPODS_WEB_TLS_PORT"] = "0"
             if decoy == "mysql":
                 env["HONEYPODS_MYSQL_ACCEPT"] = "root:root"  # the login the attack uses
+                env.update(MYSQL_REFERENCE)  # the names its queries use
             add(name, decoy, env, metrics=f"127.0.0.1:{metrics}", ports=[port])
         netns = None
         if os.geteuid() == 0:

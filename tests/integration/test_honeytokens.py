@@ -14,7 +14,7 @@ from typing import Any
 
 import pymysql
 import pytest
-from tests.conftest import DecoyProcess, free_port, require_tool
+from tests.conftest import MYSQL_REFERENCE, DecoyProcess, free_port, require_tool
 from tests.integration.crawl import crawl
 
 from honeypods.core.honeytokens import values
@@ -47,8 +47,26 @@ def _web(decoy_process: Start, **env: str) -> tuple[DecoyProcess, str]:
 def _mysql(decoy_process: Start, **env: str) -> tuple[DecoyProcess, int]:
     port = free_port()
     # The weak login these tests compare with: root's one password pinned.
-    full = {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_MYSQL_ACCEPT": "root:root", **env}
-    return decoy_process(["mysql"], full), port
+    full = {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_MYSQL_ACCEPT": "root:root"}
+    # The schema's reference names, which the queries use, unless the test draws them.
+    full |= {} if env.pop("drawn_names", "") else MYSQL_REFERENCE
+    return decoy_process(["mysql"], full | env), port
+
+
+def _everything(conn: pymysql.connections.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """What an intruder who does not know the names reads: every table of every schema."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with conn.cursor() as cur:
+        cur.execute("SHOW DATABASES")
+        schemas = [r[0] for r in cur.fetchall()]
+        for schema in schemas:
+            if schema in ("information_schema", "performance_schema", "mysql", "sys"):
+                continue
+            cur.execute(f"SHOW TABLES FROM `{schema}`")
+            for (table,) in cur.fetchall():
+                cur.execute(f"SELECT * FROM `{schema}`.`{table}`")  # noqa: S608 - names the decoy sent
+                out[f"{schema}.{table}"] = list(cur.fetchall())
+    return out
 
 
 def test_crawl_finds_the_database_login_and_it_lets_the_intruder_in(decoy_process: Start) -> None:
@@ -62,18 +80,17 @@ def test_crawl_finds_the_database_login_and_it_lets_the_intruder_in(decoy_proces
     assert (host, dsn_port) == ("internal-backend", 3306)
     assert web.of("honeytoken.used") == []  # reading the leak is no use of it
 
-    db, port = _mysql(decoy_process, **env)
+    # The install names its schemas from the seed: the intruder lists them, as the DSN names none.
+    db, port = _mysql(decoy_process, drawn_names="yes", **env)
     conn = pymysql.connect(
         host="127.0.0.1", port=port, user=user, password=password, connect_timeout=10
     )
-    with conn.cursor() as cur:
-        cur.execute("SELECT email, role FROM app_prod.users")
-        staff = cur.fetchall()
-        cur.execute("SELECT name, secret FROM app_prod.api_keys")
-        keys = cur.fetchall()
+    tables = _everything(conn)
     conn.close()
-    assert ("ops-admin@corp.internal", "admin") in staff
-    assert ("opsconsole-reporting", values(SEED)["api_token"]) in keys
+    assert "app_prod.users" not in tables  # names drawn from this seed, not the reference ones
+    rows = [row for found in tables.values() for row in found]
+    assert any("ops-admin@corp.internal" in row and "admin" in row for row in rows), tables
+    assert any(values(SEED)["api_token"] in row for row in rows), tables
     (event,) = _used(db)
     assert event["rule"]["name"] == "honeypod.honeytoken.used"
     assert event["event"]["kind"] == "alert"

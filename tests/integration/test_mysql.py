@@ -17,7 +17,7 @@ from typing import Any
 
 import pymysql
 import pytest
-from tests.conftest import DecoyProcess, free_port, require_tool
+from tests.conftest import MYSQL_REFERENCE, DecoyProcess, free_port, require_tool
 
 from honeypods.mysql.passwords import WEAK_PASSWORDS, weak_password
 
@@ -32,7 +32,7 @@ def decoy(decoy_process: Callable[..., DecoyProcess]) -> Callable[..., tuple[Dec
         port = free_port()
         # One password per account, as on MySQL: each test pins the ones it logs in with.
         accept = {"HONEYPODS_MYSQL_ACCEPT": "root:,admin:admin"}
-        full = {"HONEYPODS_MYSQL_PORT": str(port), **accept, **env}
+        full = {"HONEYPODS_MYSQL_PORT": str(port), **MYSQL_REFERENCE, **accept, **env}
         return decoy_process(["mysql"], full), port
 
     return start

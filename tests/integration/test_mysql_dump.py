@@ -12,7 +12,7 @@ from typing import Any
 
 import pymysql
 import pytest
-from tests.conftest import DecoyProcess, free_port, require_tool
+from tests.conftest import MYSQL_REFERENCE, DecoyProcess, free_port, require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,8 @@ def decoy(decoy_process: Callable[..., DecoyProcess]) -> Callable[..., tuple[Dec
     def start(**env: str) -> tuple[DecoyProcess, int]:
         port = free_port()
         # The dump logs in as root with no password: pin that one password for the account.
-        full = {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_MYSQL_ACCEPT": "root:", **env}
+        full = {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_MYSQL_ACCEPT": "root:"}
+        full.update({**MYSQL_REFERENCE, **env})
         return decoy_process(["mysql"], full), port
 
     return start

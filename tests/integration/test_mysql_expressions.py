@@ -10,7 +10,7 @@ from decimal import Decimal
 import pymysql
 import pytest
 from pymysql.constants import FIELD_TYPE
-from tests.conftest import DecoyProcess, free_port
+from tests.conftest import MYSQL_REFERENCE, DecoyProcess, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,8 @@ FINGERPRINT = [
 def decoy(decoy_process: Callable[..., DecoyProcess]) -> Callable[..., tuple[DecoyProcess, int]]:
     def start(**env: str) -> tuple[DecoyProcess, int]:
         port = free_port()
-        full = {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_MYSQL_ACCEPT": "root:", **env}
+        full = {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_MYSQL_ACCEPT": "root:"}
+        full.update({**MYSQL_REFERENCE, **env})
         return decoy_process(["mysql"], full), port
 
     return start

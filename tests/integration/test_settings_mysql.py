@@ -116,7 +116,11 @@ def test_every_mysql_setting_away_from_its_default(decoy_process: Start) -> None
         decoy_process,
         {
             "HONEYPODS_MYSQL_PORT": str(port),
+            "HONEYPODS_MYSQL_PERSONA": "mysql-8.0.40",
             "HONEYPODS_MYSQL_SERVER_VERSION": "5.7.44-log",
+            "HONEYPODS_MYSQL_HOSTNAME": "db-primary-2",
+            "HONEYPODS_MYSQL_DATABASES": "wiki_live,wiki_payments",
+            "HONEYPODS_MYSQL_TABLES": "members,patrons,tokens,logins,cards,receipts",
             "HONEYPODS_MYSQL_ACCEPT": "alice:s3cret,bob:",
             "HONEYPODS_MYSQL_AUTH_PLUGIN": "mysql_native_password",
             "HONEYPODS_MYSQL_MAX_PACKET_SIZE": "4096",
@@ -139,6 +143,17 @@ def test_every_mysql_setting_away_from_its_default(decoy_process: Start) -> None
         assert _query(conn, "SELECT VERSION(), @@port, @@have_ssl") == (
             ("5.7.44-log", port, "DISABLED"),
         )
+        # HONEYPODS_MYSQL_HOSTNAME, HONEYPODS_MYSQL_DATABASES and HONEYPODS_MYSQL_TABLES: the
+        # names; HONEYPODS_MYSQL_PERSONA: 8.0's defaults, which an explicit version keeps.
+        assert _query(conn, "SELECT @@hostname, @@innodb_io_capacity") == (("db-primary-2", 200),)
+        assert _query(conn, "SHOW DATABASES LIKE 'wiki%'") == (("wiki_live",), ("wiki_payments",))
+        assert _query(conn, "SHOW TABLES FROM wiki_live") == (
+            ("logins",),
+            ("members",),
+            ("patrons",),
+            ("tokens",),
+        )
+        assert _query(conn, "SHOW TABLES FROM wiki_payments") == (("cards",), ("receipts",))
         # HONEYPODS_MYSQL_MAX_PACKET_SIZE: a query under it is answered...
         assert _query(conn, f"SELECT '{'a' * 3000}'") == (("a" * 3000,),)
         # ...and one over it is refused as MySQL refuses a packet over max_allowed_packet.
@@ -190,6 +205,7 @@ def test_tls_on_with_its_auto_generated_certificate(decoy_process: Start) -> Non
         {
             "HONEYPODS_MYSQL_PORT": str(port),
             "HONEYPODS_MYSQL_TLS": "true",
+            "HONEYPODS_MYSQL_PERSONA": "mysql-8.0.40",
             "HONEYPODS_MYSQL_SERVER_VERSION": "8.0.39",
             "HONEYPODS_MYSQL_AUTH_PLUGIN": "caching_sha2_password",
             "HONEYPODS_MYSQL_ACCEPT": "root:toor",
@@ -222,6 +238,10 @@ def test_tls_on_with_its_auto_generated_certificate(decoy_process: Start) -> Non
         ("HONEYPODS_MYSQL_ACCEPT=:x", "HONEYPODS_MYSQL_ACCEPT: an entry without a user name"),
         ("HONEYPODS_MYSQL_MAX_SLEEP=-1", "HONEYPODS_MYSQL_MAX_SLEEP: 0 to 3600 seconds"),
         ("HONEYPODS_MYSQL_AUTH_PLUGIN=sha256_password", "HONEYPODS_MYSQL_AUTH_PLUGIN"),
+        ("HONEYPODS_MYSQL_PERSONA=mysql-5.7", "HONEYPODS_MYSQL_PERSONA: one of mysql-8.0.36"),
+        ("HONEYPODS_MYSQL_DATABASES=app_prod", "HONEYPODS_MYSQL_DATABASES: two different names"),
+        ("HONEYPODS_MYSQL_TABLES=a,b,c", "HONEYPODS_MYSQL_TABLES: 6 different names"),
+        ("HONEYPODS_MYSQL_HOSTNAME=a b", "HONEYPODS_MYSQL_HOSTNAME: letters, digits"),
         ("HONEYPODS_MYSQL_MAX_PACKET_SIZE=100", "HONEYPODS_MYSQL_MAX_PACKET_SIZE: 1024 to"),
         ("HONEYPODS_MYSQL_TLS=maybe", "HONEYPODS_MYSQL_TLS='maybe': expected true or false"),
         ("HONEYPODS_MYSQL_CONNECT_TIMEOUT=0", "HONEYPODS_MYSQL_CONNECT_TIMEOUT must be positive"),

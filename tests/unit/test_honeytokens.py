@@ -131,7 +131,7 @@ def test_the_leak_is_linked_from_the_index_and_holds_the_tokens() -> None:
     assert b'<script src="/config.js"></script>' in files["/index.html"].body
     assert b"config.js" not in plain["/index.html"].body
     script = files["/config.js"].body.decode()
-    dsn = f"mysql://{tokens.mysql_user}:{tokens.mysql_password}@internal-backend:3306/app_prod"
+    dsn = f"mysql://{tokens.mysql_user}:{tokens.mysql_password}@internal-backend:3306/"
     assert dsn in script
     assert tokens.api_token in script
     env = files["/.env"].body.decode()

@@ -66,6 +66,7 @@ from honeypods.mysql.errors import (
 )
 from honeypods.mysql.passwords import EMPTY_RESPONSES, Accounts, RsaKeys
 from honeypods.mysql.sql import database_named
+from honeypods.mysql.sql.schema import SCHEMAS, Schemas
 
 
 class AuthState(enum.Enum):
@@ -147,6 +148,7 @@ class Login:
         keys: the process's RSA key pair.
         salt: the greeting's 20-byte salt; every scramble of this connection is made with it.
         host: the client's address, as access-denied errors name it.
+        schemas: the install's schemas, which a login may name as its database.
     """
 
     __slots__ = (
@@ -161,11 +163,15 @@ class Login:
         "password",
         "plaintext",
         "salt",
+        "schemas",
         "state",
     )
 
-    def __init__(self, accounts: Accounts, keys: RsaKeys, salt: bytes, host: str) -> None:
+    def __init__(
+        self, accounts: Accounts, keys: RsaKeys, salt: bytes, host: str, schemas: Schemas = SCHEMAS
+    ) -> None:
         self.accounts = accounts
+        self.schemas = schemas
         self.keys = keys
         self.salt = salt
         self.host = host
@@ -293,7 +299,8 @@ class Login:
         self.password = password
         if self.hello.database:
             user = self.hello.user.decode("utf-8", "backslashreplace")
-            chosen = database_named(self.hello.database.decode("utf-8", "backslashreplace"), user)
+            name = self.hello.database.decode("utf-8", "backslashreplace")
+            chosen = database_named(name, user, self.schemas)
             if isinstance(chosen, Err):
                 # The password was right; the login still fails, as MySQL's does.
                 return self._refuse(chosen)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Final
 
 from honeypods.core.settings import ConfigError
+from honeypods.mysql.personas import PERSONAS, TABLES
+
+# A database, table or host name the decoy accepts: what needs no quoting in MySQL, 64 at most.
+_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_HOST: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -13,15 +20,27 @@ class MysqlConfig:
 
     # Port to listen on.
     port: int = 3306
-    # Version the greeting and SELECT VERSION() report.
-    server_version: str = "8.0.36"
+    # The MySQL build the decoy is: mysql-8.0.36, mysql-8.0.40 or mysql-8.4.3 (greeting, system
+    # variables, statements it parses; docs/personas.md). Empty: drawn from HONEYPODS_PERSONA_SEED.
+    persona: str = ""
+    # Version the greeting and SELECT VERSION() report. Empty: the persona's.
+    server_version: str = ""
+    # The server's @@hostname (12 hex digits, like a container's). Empty: drawn from the seed.
+    hostname: str = ""
+    # The application's two databases, comma-separated: the application's (app_prod) and the
+    # billing one (billing). Empty: drawn from the seed (`<product>_prod` and a billing name).
+    databases: tuple[str, ...] = ()
+    # The six tables' names, comma-separated, in this order: users, customers, api_keys, sessions,
+    # payment_methods, invoices. Empty: drawn from the seed.
+    tables: tuple[str, ...] = ()
     # Accounts let in, comma-separated. `user` gets one weak password, drawn from
     # HONEYPODS_PERSONA_SEED and the user name among: (empty), root, 123456, password, mysql,
     # toor, admin, 12345678, qwerty, changeme, root123, P@ssw0rd. `user:password` pins it
     # (`root:` is an empty one). An account has one password, two at most (RETAIN CURRENT PASSWORD).
     accept: tuple[str, ...] = ("root", "admin")
-    # Plugin the accounts use: caching_sha2_password (MySQL 8.0's default) or mysql_native_password.
-    # Clients that answer the greeting with the other plugin are switched to this one.
+    # Plugin the accounts use: caching_sha2_password (MySQL 8's default) or mysql_native_password
+    # (on the 8.4 persona, as with --mysql-native-password=ON). Clients that answer the greeting
+    # with the other plugin are switched to this one.
     auth_plugin: str = "caching_sha2_password"
     # Largest packet accepted from a client before the connection is refused.
     max_packet_size: int = 1 << 20
@@ -53,9 +72,25 @@ class MysqlConfig:
             raise ConfigError(
                 "HONEYPODS_MYSQL_AUTH_PLUGIN: caching_sha2_password or mysql_native_password"
             )
+        if self.persona and self.persona not in PERSONAS:
+            raise ConfigError("HONEYPODS_MYSQL_PERSONA: one of " + ", ".join(PERSONAS))
+        if self.databases and not _names(self.databases, 2):
+            raise ConfigError(
+                "HONEYPODS_MYSQL_DATABASES: two different names, like app_prod,billing"
+            )
+        if self.tables and not _names(self.tables, len(TABLES)):
+            raise ConfigError(
+                f"HONEYPODS_MYSQL_TABLES: {len(TABLES)} different names, for " + ",".join(TABLES)
+            )
+        if self.hostname and not _HOST.fullmatch(self.hostname):
+            raise ConfigError("HONEYPODS_MYSQL_HOSTNAME: letters, digits, '-' and '.', 63 at most")
         if self.connect_timeout <= 0:
             raise ConfigError("HONEYPODS_MYSQL_CONNECT_TIMEOUT must be positive")
         if not 0 <= self.max_sleep <= 3600:
             raise ConfigError("HONEYPODS_MYSQL_MAX_SLEEP: 0 to 3600 seconds")
         if not 1024 <= self.max_packet_size <= 1 << 30:
             raise ConfigError("HONEYPODS_MYSQL_MAX_PACKET_SIZE: 1024 to 1073741824 bytes")
+
+
+def _names(names: tuple[str, ...], count: int) -> bool:
+    return len(set(names)) == len(names) == count and all(map(_NAME.fullmatch, names))

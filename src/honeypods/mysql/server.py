@@ -82,14 +82,15 @@ class MysqlProtocol(asyncio.Protocol):
     def login(self) -> Login:
         if self._login is None:
             server = self.server
-            self._login = Login(server.accounts, server.keys, self.salt, self.session.peer[0])
+            peer = self.session.peer[0]
+            self._login = Login(server.accounts, server.keys, self.salt, peer, server.schemas)
         return self._login
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP only
         self.transport = transport
         greeting = Greeting(
-            server_version=self.server.config.server_version,
+            server_version=self.server.version,
             connection_id=self.connection_id,
             salt=self.salt,
             plugin=CACHING_SHA2,
@@ -252,14 +253,18 @@ class MysqlProtocol(asyncio.Protocol):
             user=user,
             host=self.session.peer[0],
             connection_id=self.connection_id,
-            server_version=self.server.config.server_version,
+            server_version=self.server.version,
             variables=self.server.variables,
             database=login.database,
             ssl_cipher=self.tls.cipher() if self.tls is not None else "",
             started=self.server.started,
-            rows=planted_rows(
-                api, richer=planted, filler=honeytokens.derive(tokens.seed, "mysql.filler")
+            rows=self.server.named_rows(
+                planted_rows(
+                    api, richer=planted, filler=honeytokens.derive(tokens.seed, "mysql.filler")
+                )
             ),
+            schemas=self.server.schemas,
+            removed_syntax=self.server.persona.removed_syntax,
         )
         if self.commands is None:
             self.commands = Commands(sql, hello.capabilities)

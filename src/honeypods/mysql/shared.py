@@ -1,7 +1,9 @@
-"""What every connection of one MySQL decoy shares: settings, accounts, keys, the variables, ids.
+"""What every connection of one MySQL decoy shares: settings, persona, names, accounts, keys, ids.
 
-Built once at start; connections read it, take connection ids from it and make the TLS context on
-first use.
+Built once at start from the settings and the install's seed (mysql/personas.py): the persona and
+the names are the seed's unless a setting pins them, so every replica and restart of one install
+shows the same build, host name and schemas. Connections read it, take connection ids from it and
+make the TLS context on first use.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ import importlib.util
 import secrets
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from honeypods.core import honeytokens
 from honeypods.mysql.config import MysqlConfig
 from honeypods.mysql.passwords import Accounts, RsaKeys
+from honeypods.mysql.personas import Naming, Persona, naming_for, persona_for
 from honeypods.mysql.sql import default_variables
+from honeypods.mysql.sql.schema import Schemas, named_schemas
 from honeypods.mysql.tls import make_context
 
 
@@ -24,6 +29,11 @@ class Server:
     """Settings and process-wide state shared by every connection."""
 
     config: MysqlConfig
+    persona: Persona
+    # The version the greeting and VERSION() report: HONEYPODS_MYSQL_SERVER_VERSION or the persona's.
+    version: str
+    naming: Naming
+    schemas: Schemas
     accounts: Accounts
     tokens: honeytokens.Honeytokens
     keys: RsaKeys
@@ -38,30 +48,47 @@ class Server:
     def tls_context(self) -> ssl.SSLContext | None:
         if not self.tls_tried:
             self.tls_tried = True
-            self.tls = make_context(self.config.server_version)
+            self.tls = make_context(self.version)
         return self.tls
 
     @classmethod
     def from_config(cls, config: MysqlConfig, port: int, seed: str = "") -> Server:
-        # A container's hostname is its short id; a fresh one per process, like a new container.
-        hostname = secrets.token_hex(6)
+        persona = persona_for(seed, config.persona)
+        version = config.server_version or persona.version
+        naming = naming_for(
+            seed, hostname=config.hostname, databases=config.databases, tables=config.tables
+        )
         tls = config.tls and importlib.util.find_spec("cryptography") is not None
         tokens = honeytokens.current()
         accept = list(config.accept)
         if tokens.live("db-login"):
             # The planted service account gets in, to a richer database (mysql.honeydata).
             accept.append(f"{tokens.mysql_user}:{tokens.mysql_password}")
+        variables = default_variables(version, naming.hostname, port, tls=tls)
+        variables.update(persona.variables)
+        for name in persona.removed:
+            variables.pop(name, None)
         return cls(
             tls_offered=tls,
             config=config,
+            persona=persona,
+            version=version,
+            naming=naming,
+            schemas=named_schemas(naming.databases, naming.tables),
             tokens=tokens,
             accounts=Accounts(accept, config.auth_plugin, seed),
             keys=RsaKeys(),
-            variables=default_variables(config.server_version, hostname, port, tls=tls),
+            variables=variables,
             # Ids continue from what a server up for a while would have handed out.
             next_id=8 + secrets.randbelow(4000),
             started=time.monotonic() - 86400 * (3 + secrets.randbelow(40)),
         )
+
+    def named_rows(
+        self, rows: Mapping[tuple[str, str], tuple[tuple[str | None, ...], ...]]
+    ) -> dict[tuple[str, str], tuple[tuple[str | None, ...], ...]]:
+        """Rows planted under the reference names (mysql.honeydata), under this install's names."""
+        return {(self.naming.db(d), self.naming.table(t)): r for (d, t), r in rows.items()}
 
     def connection_id(self) -> int:
         self.next_id += 1

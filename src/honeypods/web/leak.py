@@ -29,7 +29,9 @@ def _config_js(tokens: Honeytokens, product: str) -> bytes:
         "apiBase": "/api/v1",
         "apiToken": tokens.api_token,
         "reporting": {
-            "dsn": f"mysql://{tokens.mysql_user}:{tokens.mysql_password}@{host}:{port}/app_prod",
+            # No database named: each install names its databases from its seed (mysql.personas),
+            # and a reader finds them with SHOW DATABASES as the reporting job does.
+            "dsn": f"mysql://{tokens.mysql_user}:{tokens.mysql_password}@{host}:{port}/",
         },
         "sso": {"enabled": True, "provider": "oidc"},
     }
@@ -48,7 +50,6 @@ def _dotenv(tokens: Honeytokens) -> bytes:
         "APP_DEBUG=false",
         f"DB_HOST={host}",
         f"DB_PORT={port}",
-        "DB_DATABASE=app_prod",
         f"DB_USERNAME={tokens.mysql_user}",
         f"DB_PASSWORD={tokens.mysql_password}",
         f"OPSCONSOLE_API_TOKEN={tokens.api_token}",

@@ -19,7 +19,7 @@ from typing import Final
 
 from honeypods.mysql.codec.constants import COLLATION_BINARY, FieldFlag, FieldType
 from honeypods.mysql.codec.packets import Column
-from honeypods.mysql.sql.schema import SCHEMAS, VISIBLE_DATABASES, indexes
+from honeypods.mysql.sql.schema import Schemas, indexes
 
 _VC64: Final = "varchar(64)"
 _UBIGINT: Final = "bigint unsigned"
@@ -231,9 +231,9 @@ def view_columns(view: str) -> tuple[Column, ...]:
 CREATED: Final = "2024-03-11 09:14:27"
 
 
-def _tables() -> list[tuple[str | None, ...]]:
+def _tables(schemas: Schemas) -> list[tuple[str | None, ...]]:
     out: list[tuple[str | None, ...]] = []
-    for db, tables in SCHEMAS.items():
+    for db, tables in schemas.items():
         for t, cols in tables.items():
             secondary = len({i[0] for i in indexes(cols)} - {"PRIMARY"})
             auto = "1" if any(c[3] == "auto_increment" for c in cols) else None
@@ -279,7 +279,7 @@ def _column_facts(kind: str) -> tuple[str | None, ...]:
     return (base, chars, octets, None, None, None, "utf8mb4", "utf8mb4_0900_ai_ci")
 
 
-def _columns() -> list[tuple[str | None, ...]]:
+def _columns(schemas: Schemas) -> list[tuple[str | None, ...]]:
     return [
         (
             "def",
@@ -298,13 +298,13 @@ def _columns() -> list[tuple[str | None, ...]]:
             "",
             None,
         )
-        for db, ts in SCHEMAS.items()
+        for db, ts in schemas.items()
         for t, cols in ts.items()
         for i, c in enumerate(cols, 1)
     ]
 
 
-def _statistics() -> list[tuple[str | None, ...]]:
+def _statistics(schemas: Schemas) -> list[tuple[str | None, ...]]:
     return [
         (
             "def",
@@ -326,20 +326,23 @@ def _statistics() -> list[tuple[str | None, ...]]:
             "YES",
             None,
         )
-        for db, ts in SCHEMAS.items()
+        for db, ts in schemas.items()
         for t, cols in ts.items()
         for name, non_unique, column in indexes(cols)
     ]
 
 
-def view_rows(view: str) -> list[tuple[str | None, ...]]:
-    """The rows of a view; FILES, TRIGGERS and COLUMN_STATISTICS have none."""
+def view_rows(
+    view: str, schemas: Schemas, visible: tuple[str, ...]
+) -> list[tuple[str | None, ...]]:
+    """The rows of a view of the install's ``schemas``; FILES, TRIGGERS and COLUMN_STATISTICS
+    have none."""
     if view == "SCHEMATA":
-        return [("def", d, "utf8mb4", "utf8mb4_0900_ai_ci", None, "NO") for d in VISIBLE_DATABASES]
+        return [("def", d, "utf8mb4", "utf8mb4_0900_ai_ci", None, "NO") for d in visible]
     if view == "TABLES":
-        return _tables()
+        return _tables(schemas)
     if view == "COLUMNS":
-        return _columns()
+        return _columns(schemas)
     if view == "STATISTICS":
-        return _statistics()
+        return _statistics(schemas)
     return []

@@ -9,6 +9,7 @@ changes what the next one sees.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -23,7 +24,7 @@ from honeypods.mysql.errors import (
     er_1094_no_such_thread,
     er_1227_privilege,
 )
-from honeypods.mysql.sql.schema import SCHEMAS, SYSTEM_DATABASES
+from honeypods.mysql.sql.schema import SCHEMAS, SYSTEM_DATABASES, Schemas
 from honeypods.mysql.sql.select import select
 from honeypods.mysql.sql.session import Handler, SqlSession
 from honeypods.mysql.sql.show import describe, show
@@ -45,6 +46,9 @@ def answer(query: str, s: SqlSession) -> Ok | Err | ResultSet:
         # A second statement: only clients that enable multi-statements may send one.
         return er_1064_parse(text[semicolon + 1 :].strip())
     verb, _, rest = text.partition(" ")
+    if any(re.match(p, text, re.I) for p in s.removed_syntax):
+        # A statement this build dropped: the parser stops at the word after the verb.
+        return er_1064_parse(rest.strip())
     if not VERB.fullmatch(verb):
         m = VERB.match(verb)
         if m:
@@ -55,10 +59,10 @@ def answer(query: str, s: SqlSession) -> Ok | Err | ResultSet:
     return handler(rest.strip(), s, text)
 
 
-def database_named(name: str, user: str) -> str | Err:
+def database_named(name: str, user: str, schemas: Schemas = SCHEMAS) -> str | Err:
     """The database a USE, COM_INIT_DB or login names, or the error MySQL refuses it with."""
     db = unquote(name.strip())
-    if db in SCHEMAS or db in _ALSO_USABLE:
+    if db in schemas or db in _ALSO_USABLE:
         return db
     if db in SYSTEM_DATABASES:
         return er_1044_db_access_denied(user, db)
@@ -67,7 +71,7 @@ def database_named(name: str, user: str) -> str | Err:
 
 def use_database(name: str, s: SqlSession) -> Ok | Err:
     """USE and COM_INIT_DB."""
-    db = database_named(name, s.user)
+    db = database_named(name, s.user, s.schemas)
     if isinstance(db, Err):
         return db
     s.database = db

@@ -72,9 +72,30 @@ SCHEMAS: Final[Mapping[str, Mapping[str, Sequence[tuple[str, str, str, str]]]]] 
         ],
     },
 }
-# What SHOW DATABASES lists for an account with grants on SCHEMAS only.
+Schemas = Mapping[str, Mapping[str, Sequence[tuple[str, str, str, str]]]]
+# What SHOW DATABASES lists besides the application's schemas, for an account with grants on
+# those only.
+_ALWAYS_VISIBLE: Final = ("information_schema", "performance_schema")
+# SHOW DATABASES with the reference names.
 VISIBLE_DATABASES: Final = ("app_prod", "billing", "information_schema", "performance_schema")
 SYSTEM_DATABASES: Final = ("mysql", "sys", "performance_schema")
+
+
+def named_schemas(databases: Mapping[str, str], tables: Mapping[str, str]) -> Schemas:
+    """SCHEMAS under one install's names: reference name -> the install's, for both.
+
+    The columns stay those of SCHEMAS: an install renames what its migrations named, no more.
+    """
+    return {
+        databases.get(db, db): {tables.get(t, t): cols for t, cols in ts.items()}
+        for db, ts in SCHEMAS.items()
+    }
+
+
+def visible_databases(schemas: Schemas) -> tuple[str, ...]:
+    """SHOW DATABASES: the schemas and information_schema, performance_schema, sorted as MySQL does."""
+    return tuple(sorted((*schemas, *_ALWAYS_VISIBLE)))
+
 
 INT: Final = FieldType.MYSQL_TYPE_LONGLONG
 NUMERIC_FLAGS: Final = FieldFlag.NOT_NULL_FLAG | FieldFlag.BINARY_FLAG | FieldFlag.NUM_FLAG

@@ -81,7 +81,7 @@ def _select_from(exprs: str, ref: str, tail: str, s: SqlSession) -> ResultSet | 
     table = unquote(m.group(2) or m.group(1))
     if db.lower() == "information_schema" and table.upper() in VIEWS:
         names = tuple(c[0] for c in VIEWS[table.upper()])
-        rows = view_rows(table.upper())
+        rows = view_rows(table.upper(), s.schemas, s.visible_databases)
         for col, _q, value, current in _WHERE_EQ.findall(tail):
             if col.upper() in names:
                 i = names.index(col.upper())

@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from honeypods.mysql.codec.constants import SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS
 from honeypods.mysql.codec.packets import Ok, ResultSet
 from honeypods.mysql.errors import Err
+from honeypods.mysql.sql.schema import SCHEMAS, Schemas, visible_databases
 
 Reply = Ok | Err | ResultSet
 
@@ -36,6 +38,15 @@ class SqlSession:
     sleep: float = 0.0
     # (schema, table) -> the rows this account sees there; every other table is empty.
     rows: Mapping[tuple[str, str], tuple[tuple[str | None, ...], ...]] = field(default_factory=dict)
+    # The install's schemas, under its names (schema.named_schemas).
+    schemas: Schemas = field(default_factory=lambda: SCHEMAS)
+    # Statements the persona's build no longer parses (regexes; mysql/personas.py).
+    removed_syntax: tuple[str, ...] = ()
+
+    @cached_property
+    def visible_databases(self) -> tuple[str, ...]:
+        """What SHOW DATABASES lists."""
+        return visible_databases(self.schemas)
 
     def uptime(self) -> int:
         return int(time.monotonic() - self.started) if self.started else 0

@@ -27,9 +27,7 @@ from honeypods.mysql.sql.schema import (
     ENGINES,
     INT,
     NUMERIC_FLAGS,
-    SCHEMAS,
     SYSTEM_DATABASES,
-    VISIBLE_DATABASES,
     column_of,
     create_table,
     text_column,
@@ -44,7 +42,7 @@ def show(rest: str, s: SqlSession, _text: str) -> ResultSet | Err | Ok:
     """SHOW ...: databases, tables, variables, status, grants, processlist, CREATE, ..."""
     low = re.sub(r"\s+", " ", rest.lower())
     if re.match(r"(databases|schemas)\b", low):
-        rows = filter_like([(d,) for d in VISIBLE_DATABASES], rest)
+        rows = filter_like([(d,) for d in s.visible_databases], rest)
         col = text_column("Database", table="SCHEMATA", org_table="Schemata", org_name="Database")
         return ResultSet((col,), tuple(rows))
     m = re.match(r"(full )?tables\b(?: (?:from|in) (\S+))?", low)
@@ -57,9 +55,9 @@ def show(rest: str, s: SqlSession, _text: str) -> ResultSet | Err | Ok:
             return ER_1046_NO_DB
         if db in SYSTEM_DATABASES and db != "performance_schema":
             return er_1044_db_access_denied(s.user, db)
-        if db not in SCHEMAS and db not in ("information_schema", "performance_schema"):
+        if db not in s.schemas and db not in ("information_schema", "performance_schema"):
             return er_1049_bad_db(db)
-        names = sorted(SCHEMAS.get(db, {}))
+        names = sorted(s.schemas.get(db, {}))
         if db == "information_schema":
             names = sorted(VIEWS)
         rows = filter_like([(n,) for n in names], rest)
@@ -88,7 +86,7 @@ def show(rest: str, s: SqlSession, _text: str) -> ResultSet | Err | Ok:
         return ResultSet((text_column("Variable_name"), text_column("Value", 1024)), tuple(rows))
     if low.startswith("grants"):
         grants = [f"GRANT {GLOBAL_PRIVILEGES} ON *.* TO `{s.user}`@`%`"]
-        grants += [f"GRANT {SCHEMA_PRIVILEGES} ON `{db}`.* TO `{s.user}`@`%`" for db in SCHEMAS]
+        grants += [f"GRANT {SCHEMA_PRIVILEGES} ON `{db}`.* TO `{s.user}`@`%`" for db in s.schemas]
         col = text_column(f"Grants for {s.user}@%", 1024)
         return ResultSet((col,), tuple((g,) for g in grants))
     if re.match(r"(warnings|errors)\b", low):
@@ -146,7 +144,7 @@ def show(rest: str, s: SqlSession, _text: str) -> ResultSet | Err | Ok:
         return ResultSet(tuple(text_column(n) for n in heads), ENGINES)
     if re.match(r"create (database|schema) ", low):
         db = unquote(rest.rsplit(maxsplit=1)[-1])
-        if db not in SCHEMAS:
+        if db not in s.schemas:
             return er_1049_bad_db(db)
         exists = "/*!32312 IF NOT EXISTS*/ " if " if not exists " in low else ""
         ddl = (
@@ -160,7 +158,11 @@ def show(rest: str, s: SqlSession, _text: str) -> ResultSet | Err | Ok:
         if not s.database:
             return ER_1046_NO_DB
         view = view_columns("TABLES")
-        status = [(r[2], *r[4:]) for r in view_rows("TABLES") if r[1] == s.database]
+        status = [
+            (r[2], *r[4:])
+            for r in view_rows("TABLES", s.schemas, s.visible_databases)
+            if r[1] == s.database
+        ]
         pairs_of = zip(("Name", *_TABLE_STATUS), (view[2], *view[4:]), strict=True)
         status_cols = tuple(replace(c, name=n) for n, c in pairs_of)
         return ResultSet(status_cols, tuple(filter_like(status, rest)))  # type: ignore[arg-type]
@@ -249,7 +251,11 @@ def _show_index(ref: str, s: SqlSession) -> ResultSet | Err:
     if isinstance(found, Err):
         return found
     db, table, _cols = found
-    rows = [r for r in view_rows("STATISTICS") if r[1] == db and r[2] == table]
+    rows = [
+        r
+        for r in view_rows("STATISTICS", s.schemas, s.visible_databases)
+        if r[1] == db and r[2] == table
+    ]
     all_cols = view_columns("STATISTICS")
     cols = tuple(replace(all_cols[i], name=n) for i, n in _SHOW_INDEX.items())
     return ResultSet(cols, tuple(tuple(r[i] for i in _SHOW_INDEX) for r in rows))
@@ -273,9 +279,9 @@ def table_of(ref: str, s: SqlSession) -> tuple[str, str, Sequence[tuple[str, str
         db = "information_schema"  # its name, like its views' names, is case-insensitive
     if db in SYSTEM_DATABASES:
         return er_1142_table_denied(s.user, s.host, "SELECT", table)
-    if db not in SCHEMAS and db != "information_schema":
-        return er_1049_bad_db(db) if db not in VISIBLE_DATABASES else er_1146_no_table(db, table)
-    cols = SCHEMAS.get(db, {}).get(table)
+    if db not in s.schemas and db != "information_schema":
+        return er_1049_bad_db(db) if db not in s.visible_databases else er_1146_no_table(db, table)
+    cols = s.schemas.get(db, {}).get(table)
     if cols is None:
         return er_1146_no_table(db, table)
     return db, table, cols

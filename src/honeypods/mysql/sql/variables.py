@@ -40,6 +40,7 @@ def default_variables(
         "datadir": "/var/lib/mysql/",
         "default_authentication_plugin": "caching_sha2_password",
         "default_storage_engine": "InnoDB",
+        "authentication_policy": "*,,",
         # Attackers turn the general log on to write files: it exists, and SET GLOBAL is refused.
         "general_log": False,
         "general_log_file": f"/var/lib/mysql/{hostname}.log",

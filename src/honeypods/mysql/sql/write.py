@@ -32,7 +32,6 @@ from honeypods.mysql.errors import (
     er_1142_table_denied,
     er_1227_privilege,
 )
-from honeypods.mysql.sql.schema import SCHEMAS
 from honeypods.mysql.sql.session import Handler, SqlSession
 from honeypods.mysql.sql.text import NAME, QUALIFIED, outside_quotes, split_top, unquote
 
@@ -73,7 +72,7 @@ def _table(ref: str, s: SqlSession, verb: str) -> tuple[str, str] | Err:
     table = unquote(m.group(2) or m.group(1))
     if not db:
         return ER_1046_NO_DB
-    if db in SCHEMAS:
+    if db in s.schemas:
         return db, table
     if db.lower() == "information_schema":
         return er_1044_db_access_denied(s.user, "information_schema")
@@ -126,11 +125,11 @@ def _database(rest: str, s: SqlSession, verb: str) -> Ok | Err:
     if not m:
         return er_1064_parse(rest)
     db = unquote(m.group(2))
-    if db not in SCHEMAS:
+    if db not in s.schemas:
         return er_1044_db_access_denied(s.user, db)
     if verb == "CREATE" and not m.group(1):
         return er_1007_db_exists(db)
-    return Ok(affected_rows=len(SCHEMAS[db]) if verb == "DROP" else 0)
+    return Ok(affected_rows=len(s.schemas[db]) if verb == "DROP" else 0)
 
 
 def _tables(refs: list[str], s: SqlSession, verb: str) -> Ok | Err:
