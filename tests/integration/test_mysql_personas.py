@@ -157,7 +157,7 @@ def test_each_persona_greets_answers_and_fails_as_its_build(
 
 
 def _seeds_with_different_personas() -> tuple[str, str]:
-    seeds = [f"install-{n}" for n in range(50)]
+    seeds = [f"install-seed-{n:04d}" for n in range(50)]
     first = seeds[0]
     other = next(s for s in seeds if persona_for(s).name != persona_for(first).name)
     return first, other
