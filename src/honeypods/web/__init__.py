@@ -15,4 +15,5 @@ DECOY = Decoy(
     limits={"idle_timeout": 60.0, "deadline": 300.0, "max_bytes_in": 8 << 20},
     needs=("aiohttp",),
     proxy_protocol=True,
+    seeded=True,
 )

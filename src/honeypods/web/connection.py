@@ -29,7 +29,6 @@ from honeypods.core.guard import Session
 from honeypods.web.aiohttp_shim import ProtocolView
 from honeypods.web.answer import Exchange, canned_answer, protocol_view, refusal
 from honeypods.web.http import (
-    KEEPALIVE_REQUESTS,
     ProtocolError,
     Request,
     RequestReader,
@@ -60,7 +59,7 @@ class WebConnection(asyncio.Protocol):
         self.server = server
         self.tls = tls
         self.plain_on_tls_port = plain_on_tls_port
-        self.reader = RequestReader()
+        self.reader = RequestReader(strict_framing=server.persona.strict_framing)
         self.transport: asyncio.Transport | None = None
         self.busy = False
         self.closing = False
@@ -228,7 +227,7 @@ class WebConnection(asyncio.Protocol):
 
     def _dispatch(self, req: Request, body: bytes, body_size: int, *, drain: bool = False) -> None:
         self.requests += 1
-        keep = req.keepalive and self.requests < KEEPALIVE_REQUESTS
+        keep = req.keepalive and self.requests < self.server.persona.keepalive_requests
         data = canned_answer(self.server, req, keep)
         if data is not None:
             if self.session.closed:

@@ -38,6 +38,7 @@ async def start(
     host: str,
     metrics_port: int = 0,
     proxy: ProxyProtocol | None = None,
+    persona_seed: str = "",
 ) -> Running:
     """Listen on the HTTP port and, unless ``tls_port`` is 0, the HTTPS port.
 
@@ -47,9 +48,11 @@ async def start(
         proxy: PROXY protocol from load balancers in front of it; off when None.
         host: address to bind.
         metrics_port: unused here.
+        persona_seed: the install's seed: the nginx persona, site name, release and host name
+            the settings leave empty are drawn from it (``install.resolve``).
     """
     del metrics_port
-    server = await WebServer.create(config)
+    server = await WebServer.create(config, persona_seed)
     # nginx uses one client_header_timeout for a silent connection and for a slow head.
     server.header_timeout = limits.idle_timeout
     guard = Guard(DECOY, limits, RULE, proxy=proxy)
@@ -58,7 +61,7 @@ async def start(
         (guard.protocol_factory(lambda session: WebConnection(session, server)), config.port)
     ]
     if config.tls_port:
-        server.ssl_context = make_ssl_context(config, server.sni)
+        server.ssl_context = make_ssl_context(server.config, server.sni, server.persona)
         sniffer = guard.protocol_factory(lambda session: TlsSniffer(session, server))
         bindings.append((sniffer, config.tls_port))
     running = await guard.start(host, bindings)
