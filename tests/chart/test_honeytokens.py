@@ -91,11 +91,14 @@ def test_placements_follow_the_values(helm4: Renderer) -> None:
     ] == []
     common = load(["mysql"], env={k: v for k, v in plain.items() if k.startswith("HONEYPODS_")})
     assert common.common.honeytoken_placements == ("database",)
+    # Without honeytokens the seed stays: the decoys' personas are drawn from it.
     off = helm4(sets=["honeytokens.enabled=false"])
     names = {s["metadata"]["name"] for s in off.of("Secret")}
-    assert SEED_SECRET not in names
+    assert SEED_SECRET in names
     assert SECRET not in names
-    assert "HONEYPODS_PERSONA_SEED" not in _plain(_env(off, "internal-db"))
+    env = {e["name"]: e for e in _env(off, "internal-db")}
+    assert env["HONEYPODS_PERSONA_SEED"]["valueFrom"]["secretKeyRef"]["name"] == SEED_SECRET
+    assert "HONEYPODS_HONEYTOKEN_PLACEMENTS" not in env
 
 
 def test_alerts_on_both_backends(helm4: Renderer) -> None:

@@ -20,6 +20,7 @@ from honeypods.core.guard import Limits
 from honeypods.web import server as web
 from honeypods.web.config import WebConfig
 from honeypods.web.https import generate_certificate
+from honeypods.web.install import resolve
 from honeypods.web.site import LOGIN_PATH, content_hash
 
 pytestmark = pytest.mark.integration
@@ -119,19 +120,22 @@ def test_curl_through_the_runner(decoy_process: Any) -> None:
             "HONEYPODS_WEB_TLS_PORT": str(tls_port),
             "HONEYPODS_WEB_LOGIN_DELAY": "0.1",
             "HONEYPODS_WEB_TLS_COMMON_NAME": "ops.corp.internal",
+            "HONEYPODS_PERSONA_SEED": "runner-seed-0003",
         },
     )
+    # The persona the runner's seed draws (nginx 1.18.0 on Ubuntu): what follows "nginx/".
+    server = resolve(WebConfig(), "runner-seed-0003").persona.server
     index = curl(f"http://127.0.0.1:{port}/")
     assert index.returncode == 0, index.stderr
     assert "< HTTP/1.1 200 OK" in index.stderr
-    assert "< Server: nginx/1.22.1" in index.stderr
+    assert f"< Server: nginx/{server}" in [line.rstrip() for line in index.stderr.splitlines()]
     assert '<div id="root"></div>' in index.stdout
     login = curl("-d", "username=root&password=toor", f"http://127.0.0.1:{port}{LOGIN_PATH}")
     assert "< HTTP/1.1 401 Unauthorized" in login.stderr
     assert login.stdout == '{"message":"Invalid username or password"}'
     missing = curl(f"http://127.0.0.1:{port}/.git/config")
     assert "< HTTP/1.1 404 Not Found" in missing.stderr
-    assert "<hr><center>nginx/1.22.1</center>" in missing.stdout
+    assert f"<hr><center>nginx/{server}</center>" in missing.stdout
     secure = curl(
         "-k",
         "--resolve",
@@ -216,11 +220,20 @@ async def test_every_request_is_one_event(decoy: WebConfig, captured: Captured) 
     assert incomplete[1]["web.error"] == "client closed the body early"
 
 
-def test_nmap_names_nginx_on_both_ports(decoy_process: Any) -> None:
+@pytest.mark.parametrize(
+    ("persona", "version"),
+    [("nginx-1.22.1-debian12", "1.22.1"), ("nginx-1.18.0-ubuntu22.04", "1.18.0")],
+)
+def test_nmap_names_nginx_on_both_ports(decoy_process: Any, persona: str, version: str) -> None:
     nmap = require_tool("nmap")
     port, tls_port = free_port(), free_port()
     decoy_process(
-        ["web"], {"HONEYPODS_WEB_PORT": str(port), "HONEYPODS_WEB_TLS_PORT": str(tls_port)}
+        ["web"],
+        {
+            "HONEYPODS_WEB_PORT": str(port),
+            "HONEYPODS_WEB_TLS_PORT": str(tls_port),
+            "HONEYPODS_WEB_PERSONA": persona,
+        },
     )
     result = subprocess.run(
         [
@@ -242,8 +255,8 @@ def test_nmap_names_nginx_on_both_ports(decoy_process: Any) -> None:
         check=True,
     )
     services = _nmap_services(result.stdout)
-    assert services[port] == ("http", "nginx", "1.22.1", ""), result.stdout
-    assert services[tls_port] == ("http", "nginx", "1.22.1", "ssl"), result.stdout
+    assert services[port] == ("http", "nginx", version, ""), result.stdout
+    assert services[tls_port] == ("http", "nginx", version, "ssl"), result.stdout
 
 
 def _nmap_services(xml: str) -> dict[int, tuple[str, str, str, str]]:

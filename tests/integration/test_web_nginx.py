@@ -26,6 +26,7 @@ from honeypods.core.guard import Limits, Running
 from honeypods.web import server as web
 from honeypods.web.config import WebConfig
 from honeypods.web.https import generate_certificate
+from honeypods.web.install import resolve
 from honeypods.web.site import SHELL_ROUTES, site_files
 
 pytestmark = pytest.mark.integration
@@ -39,8 +40,15 @@ FIREFOX = b"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121
 MSIE = b"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)"
 H = b"Host: dashboard.internal\r\n"
 CLOSE = b"Connection: close\r\n"
+# The persona compared here is the nginx installed here (Debian 12's); the site, release and
+# host name are drawn from a seed, as in an install, and nginx serves the same drawn site.
+PERSONA = "nginx-1.22.1-debian12"
+SEED = "differential-nginx-seed"
+INSTALL = resolve(WebConfig(persona=PERSONA), SEED)
 # The bundles' names hold their hash: taken from the site the decoy serves.
-_ASSETS = sorted(name for name in site_files(WebConfig()) if name.startswith("/assets/"))
+_ASSETS = sorted(
+    name for name in site_files(INSTALL.config, INSTALL.build) if name.startswith("/assets/")
+)
 CSS = next(n for n in _ASSETS if n.endswith(".css")).encode()
 JS = next(n for n in _ASSETS if n.endswith(".js")).encode()
 
@@ -262,11 +270,11 @@ class Pair:
 @pytest.fixture
 def nginx(tmp_path: Path) -> Iterator[tuple[int, int]]:
     binary = require_tool("nginx")
-    config = WebConfig()
+    config = INSTALL.config
     root = tmp_path / "nginx"
     for sub in ("html", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (root / sub).mkdir(parents=True)
-    for name, found in site_files(config).items():
+    for name, found in site_files(config, INSTALL.build).items():
         path = root / "html" / name.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(found.body)
@@ -319,8 +327,8 @@ def nginx(tmp_path: Path) -> Iterator[tuple[int, int]]:
 
 @pytest.fixture
 async def decoy(captured: Captured) -> AsyncIterator[tuple[int, int]]:
-    config = WebConfig(port=free_port(), tls_port=free_port())
-    running = await web.start(config, limits=Limits(), host="127.0.0.1")
+    config = WebConfig(port=free_port(), tls_port=free_port(), persona=PERSONA)
+    running = await web.start(config, limits=Limits(), host="127.0.0.1", persona_seed=SEED)
     try:
         yield config.port, config.tls_port
     finally:

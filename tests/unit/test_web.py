@@ -55,7 +55,9 @@ def test_branding_is_escaped_into_the_shell() -> None:
 
 def test_asset_names_hold_the_hash_of_what_is_served() -> None:
     files = site_files(WebConfig())
-    assets = sorted(name for name in files if name.startswith("/assets/"))
+    assets = sorted(
+        (name for name in files if name.startswith("/assets/")), key=lambda n: n.rsplit(".")[-1]
+    )
     assert [name.rsplit(".", 1)[1] for name in assets] == ["css", "js"]
     shell = files["/index.html"].body.decode()
     for name in assets:

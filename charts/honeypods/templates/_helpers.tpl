@@ -544,12 +544,12 @@ files and the decoy Secret give an intruder).
 honeypods.honeytokenEnv: the honeytoken settings of a decoy pod (web, MySQL, SSH).
 */}}
 {{- define "honeypods.honeytokenEnv" -}}
-{{- if .Values.honeytokens.enabled }}
 - name: HONEYPODS_PERSONA_SEED
   valueFrom:
     secretKeyRef:
       name: {{ include "honeypods.seedSecretName" . }}
       key: seed
+{{- if .Values.honeytokens.enabled }}
 - name: HONEYPODS_HONEYTOKEN_PLACEMENTS
   value: {{ include "honeypods.honeytokenPlacements" . | quote }}
 - name: HONEYPODS_HONEYTOKEN_SECRET

@@ -16,4 +16,5 @@ DECOY = Decoy(
     needs=("aiohttp",),
     proxy_protocol=True,
     keeps_state=True,
+    seeded=True,
 )

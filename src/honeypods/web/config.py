@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Final
 
 from honeypods.core.settings import ConfigError
+from honeypods.web.persona import PERSONAS
 
 
 @dataclass(frozen=True)
@@ -20,20 +21,24 @@ class WebConfig:
     port: int = 8080
     # HTTPS port; 0 turns HTTPS off.
     tls_port: int = 8443
-    # The persona: exactly what nginx of this version sends in Server and its error pages.
-    server_version: str = "1.22.1"
-    # Title of the login page.
-    title: str = "Internal Operations Dashboard"
-    # Product name shown on the login page.
-    product: str = "OpsConsole"
+    # The nginx build it passes for (docs/personas.md): nginx-1.18.0-ubuntu22.04,
+    # nginx-1.22.1-debian12 or nginx-1.24.0-ubuntu24.04. Empty: drawn from HONEYPODS_PERSONA_SEED.
+    persona: str = ""
+    # What follows "nginx/" in Server and on the error pages. Empty: the persona's.
+    server_version: str = ""
+    # Title of the login page. Empty: drawn from HONEYPODS_PERSONA_SEED with the product.
+    title: str = ""
+    # Product name shown on the login page. Empty: drawn from HONEYPODS_PERSONA_SEED.
+    product: str = ""
     # PEM files for HTTPS (a Secret in the chart); when unset, a self-signed pair is made at start.
     tls_cert: str = ""
     # PEM private key matching the certificate.
     tls_key: str = ""
-    # Common name of the generated certificate.
-    tls_common_name: str = "dashboard.internal"
-    # DNS names of the generated certificate.
-    tls_sans: tuple[str, ...] = ("dashboard.internal", "localhost")
+    # Host name of the site: the generated certificate's common name, shown on the login page.
+    # Empty: drawn from HONEYPODS_PERSONA_SEED.
+    tls_common_name: str = ""
+    # DNS names of the generated certificate. Empty: the host name and localhost.
+    tls_sans: tuple[str, ...] = ()
     # Seconds before a failed login answers, as a real password check would take.
     login_delay: float = 0.4
     # Refuse a TLS handshake whose SNI is none of the server names, or that sends no SNI, with an
@@ -70,17 +75,20 @@ class WebConfig:
                 ) from None
         else:
             # Only the generated certificate uses these; cryptography would refuse them at start.
-            if not _COMMON_NAME.fullmatch(self.tls_common_name):
+            if self.tls_common_name and not _COMMON_NAME.fullmatch(self.tls_common_name):
                 raise ConfigError(
                     "HONEYPODS_WEB_TLS_COMMON_NAME: 1 to 64 printable ASCII characters"
                 )
             for san in self.tls_sans:
                 if not _is_san(san):
                     raise ConfigError(f"HONEYPODS_WEB_TLS_SANS: {san!r} is not a DNS name or an IP")
+        if self.persona and self.persona not in PERSONAS:
+            raise ConfigError(f"HONEYPODS_WEB_PERSONA: one of {', '.join(PERSONAS)}")
         # It follows "nginx/" in the Server header and on every error page.
-        if not _VERSION.fullmatch(self.server_version):
+        if self.server_version and not _VERSION.fullmatch(self.server_version):
             raise ConfigError(
-                "HONEYPODS_WEB_SERVER_VERSION: a version such as 1.22.1 (letters, digits, . - _)"
+                "HONEYPODS_WEB_SERVER_VERSION: a version such as 1.22.1 or 1.18.0 (Ubuntu)"
+                " (letters, digits, . - _, a space, parentheses)"
             )
         # The product is also the quoted realm of WWW-Authenticate, a header written as Latin-1.
         if not _REALM.fullmatch(self.product):
@@ -111,7 +119,7 @@ class WebConfig:
         return frozenset(n.lower().rstrip(".") for n in names)
 
 
-_VERSION: Final = re.compile(r"[0-9A-Za-z._-]{1,32}")
+_VERSION: Final = re.compile(r"[0-9A-Za-z._-]{1,32}( \([0-9A-Za-z._-]{1,32}\))?")
 _REALM: Final = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e\xa0-\xff]*")
 _COMMON_NAME: Final = re.compile(r"[\x20-\x7e]{1,64}")  # RFC 5280: ub-common-name is 64
 _DNS_NAME: Final = re.compile(r"(\*\.)?[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?")

@@ -5,8 +5,7 @@ bytes in, loop over ``next_request()``, answer each request, write the bytes ngi
 
 Rules this module keeps:
 
-* Requests on a connection are answered one at a time and in order (``busy``): pipelined bytes
-  wait in the reader while a handler runs.
+* Requests are answered one at a time, in order, by one loop (``busy``, ``_advance``).
 * A plain GET or HEAD of a static file is answered from stored bytes (``site.canned_table``);
   every other well-formed request runs through the aiohttp application under ``core.drive.Drive``
   (most complete in their first step, so they cost no Task and no loop turn), and its answer
@@ -28,13 +27,7 @@ from honeypods.core import events
 from honeypods.core.guard import Session
 from honeypods.web.aiohttp_shim import ProtocolView
 from honeypods.web.answer import Exchange, canned_answer, protocol_view, refusal
-from honeypods.web.http import (
-    KEEPALIVE_REQUESTS,
-    ProtocolError,
-    Request,
-    RequestReader,
-    wire_status,
-)
+from honeypods.web.http import ProtocolError, Request, RequestReader, wire_status
 from honeypods.web.linger import LINGERING_TIMEOUT, Lingering
 from honeypods.web.record import BODY_KEEP, basic_login, raw_fields, request_fields
 from honeypods.web.shared import WebServer
@@ -60,11 +53,12 @@ class WebConnection(asyncio.Protocol):
         self.server = server
         self.tls = tls
         self.plain_on_tls_port = plain_on_tls_port
-        self.reader = RequestReader()
+        self.reader = RequestReader(strict_framing=server.persona.strict_framing)
         self.transport: asyncio.Transport | None = None
         self.busy = False
         self.closing = False
         self.requests = 0
+        self.advancing = self.answered = False  # inside _advance; and it answered since
         self.body_for: Request | None = None
         self.view: ProtocolView | None = None
         self.peer_done = False
@@ -112,9 +106,20 @@ class WebConnection(asyncio.Protocol):
             self._finish_incomplete()
         self.closing = True
 
-    # request loop
-
     def _advance(self) -> None:
+        # Answering calls back here for pipelined requests; one loop serves them, no recursion.
+        if self.advancing:
+            self.answered = True
+            return
+        self.advancing, self.answered = True, False
+        try:
+            self._advance_loop()
+        finally:
+            self.advancing = False
+        if self.answered:
+            self._after_response()
+
+    def _advance_loop(self) -> None:
         reader = self.reader
         while not self.closing and not self.busy:
             if self.draining is not None:
@@ -228,7 +233,7 @@ class WebConnection(asyncio.Protocol):
 
     def _dispatch(self, req: Request, body: bytes, body_size: int, *, drain: bool = False) -> None:
         self.requests += 1
-        keep = req.keepalive and self.requests < KEEPALIVE_REQUESTS
+        keep = req.keepalive and self.requests < self.server.persona.keepalive_requests
         data = canned_answer(self.server, req, keep)
         if data is not None:
             if self.session.closed:
@@ -306,7 +311,8 @@ class WebConnection(asyncio.Protocol):
         self._after_response()
 
     def _after_response(self) -> None:
-        if self.peer_done and not self.busy and not self.closing:
+        # Inside _advance's loop it waits: the loop calls it once it has answered what is here.
+        if self.peer_done and not self.advancing and not self.busy and not self.closing:
             self._finish_incomplete()
             self.session.close("eof")
 
@@ -361,8 +367,6 @@ class WebConnection(asyncio.Protocol):
             self._log(self.body_for, b"", 0, 0, 0, error="client closed the body early")
         elif pending.strip(b"\r\n"):
             self._log_raw(pending, 0, 0, "client closed the request early")
-
-    # events
 
     def _log(
         self,

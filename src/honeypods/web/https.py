@@ -37,10 +37,9 @@ from honeypods.core.transport import feed
 from honeypods.web.config import WebConfig
 from honeypods.web.connection import WebConnection
 from honeypods.web.http.head import valid_host
+from honeypods.web.persona import NginxPersona
 from honeypods.web.shared import WebServer
 
-# nginx's default ssl_ciphers.
-NGINX_CIPHERS: Final = "HIGH:!aNULL:!MD5"
 # ngx_http_ssl_module's ALPN list without HTTP/2 (NGX_HTTP_ALPN_PROTOS), in its order of preference.
 NGINX_ALPN: Final = ("http/1.1", "http/1.0", "http/0.9")
 SESSION_TIMEOUT: Final = (
@@ -126,29 +125,39 @@ class TlsSniffer(asyncio.Protocol):
 
 
 def make_ssl_context(
-    config: WebConfig, sni: dict[int, tuple[str | None, bool]], state_dir: str = ""
+    config: WebConfig,
+    sni: dict[int, tuple[str | None, bool]],
+    persona: NginxPersona,
+    state_dir: str = "",
 ) -> ssl.SSLContext:
-    """Server context with nginx's defaults and server-name check.
+    """Server context with the persona's nginx defaults and the server-name check.
 
     Args:
         config: the decoy's settings.
         sni: filled by the SNI callback: id of the SSL object -> (name sent, refused).
+        persona: the nginx build: its TLS floor, ciphers and ALPN refusal.
         state_dir: where the issued certificate is kept; empty, a fresh snakeoil one.
 
     Raises:
         OSError: the state directory cannot be written.
     """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    # Debian's ssl_protocols lists TLSv1 and TLSv1.1 too. OpenSSL's security level then refuses
-    # them later in the handshake (an internal_error alert), not at the version (protocol_version).
+    # The distributions' ssl_protocols list TLSv1 and TLSv1.1 too. Debian's OpenSSL then refuses
+    # them later in the handshake (an internal_error alert), not at the version; Ubuntu's refuses
+    # them at the version (protocol_version), as the persona's tls_floor says.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
-    ctx.set_ciphers(NGINX_CIPHERS)
+        ctx.minimum_version = ssl.TLSVersion[persona.tls_floor]
+    ctx.set_ciphers(persona.ciphers)
     # ngx_ssl_create turns renegotiation off; Python leaves it to OpenSSL's default.
     ctx.options |= ssl.OP_NO_RENEGOTIATION
-    # nginx's ALPN callback refuses a client that offers none of its protocols (a fatal alert).
-    ssl_shim.set_alpn_or_refuse(ctx, NGINX_ALPN)
+    if persona.alpn_refuse:
+        # nginx 1.21.4's ALPN callback refuses a client that offers none of its protocols.
+        ssl_shim.set_alpn_or_refuse(ctx, NGINX_ALPN)
+    else:
+        # Before 1.21.4 nginx answered such a client without ALPN (SSL_TLSEXT_ERR_NOACK), as
+        # Python's own selection does.
+        ctx.set_alpn_protocols(list(NGINX_ALPN))
     ssl_shim.set_session_timeout(ctx, SESSION_TIMEOUT)
     if config.tls_cert and config.tls_key:
         ctx.load_cert_chain(config.tls_cert, config.tls_key)

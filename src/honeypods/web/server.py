@@ -39,6 +39,7 @@ async def start(
     metrics_port: int = 0,
     proxy: ProxyProtocol | None = None,
     state_dir: str = "",
+    persona_seed: str = "",
 ) -> Running:
     """Listen on the HTTP port and, unless ``tls_port`` is 0, the HTTPS port.
 
@@ -49,9 +50,11 @@ async def start(
         host: address to bind.
         metrics_port: unused here.
         state_dir: where the HTTPS certificate is kept across restarts; empty, none is kept.
+        persona_seed: the install's seed: the nginx persona, site name, release and host name
+            the settings leave empty are drawn from it (``install.resolve``).
     """
     del metrics_port
-    server = await WebServer.create(config)
+    server = await WebServer.create(config, persona_seed)
     # nginx uses one client_header_timeout for a silent connection and for a slow head.
     server.header_timeout = limits.idle_timeout
     guard = Guard(DECOY, limits, RULE, proxy=proxy)
@@ -60,7 +63,7 @@ async def start(
         (guard.protocol_factory(lambda session: WebConnection(session, server)), config.port)
     ]
     if config.tls_port:
-        server.ssl_context = make_ssl_context(config, server.sni, state_dir)
+        server.ssl_context = make_ssl_context(server.config, server.sni, server.persona, state_dir)
         sniffer = guard.protocol_factory(lambda session: TlsSniffer(session, server))
         bindings.append((sniffer, config.tls_port))
     running = await guard.start(host, bindings)

@@ -21,6 +21,7 @@ from honeypods.web.app import make_app
 from honeypods.web.compressed import gzip_table
 from honeypods.web.config import WebConfig
 from honeypods.web.http import Clock
+from honeypods.web.install import Install, resolve
 from honeypods.web.leak import with_leak
 from honeypods.web.site import StaticFile, canned_table, site_files
 
@@ -31,7 +32,7 @@ class WebServer:
     """Shared state of the decoy: the app, the persona, the TLS context.
 
     Args:
-        config: the decoy's settings.
+        install: the install's persona and identities (``install.resolve``).
         loop: the running loop.
         files: the document root (``site.site_files``).
         app: the application serving it.
@@ -40,15 +41,16 @@ class WebServer:
 
     def __init__(
         self,
-        config: WebConfig,
+        install: Install,
         loop: asyncio.AbstractEventLoop,
         files: dict[str, StaticFile],
         app: web.Application,
         handler: aiohttp_shim.Handler,
     ) -> None:
-        self.config = config
+        self.config = install.config
+        self.persona = install.persona
         self.loop = loop
-        self.version = config.server_version
+        self.version = install.config.server_version
         self.files = files
         self.app = app
         self.handler = handler
@@ -64,12 +66,20 @@ class WebServer:
         self.drives: set[Drive[web.StreamResponse]] = set()
 
     @classmethod
-    async def create(cls, config: WebConfig) -> WebServer:
-        """The shared state, its application started (startup signals run, frozen)."""
-        files = with_leak(site_files(config), honeytokens.current(), config.product)
-        app = make_app(config, files)
+    async def create(cls, config: WebConfig, persona_seed: str = "") -> WebServer:
+        """The shared state, its application started (startup signals run, frozen).
+
+        Args:
+            config: the decoy's settings, empty identities drawn from ``persona_seed``.
+            persona_seed: the install's seed; empty, the built-in persona and names.
+        """
+        install = resolve(config, persona_seed)
+        files = with_leak(
+            site_files(install.config, install.build), honeytokens.current(), install.config.product
+        )
+        app = make_app(install.config, files)
         handler = await aiohttp_shim.request_handler(app)
-        return cls(config, asyncio.get_running_loop(), files, app, handler)
+        return cls(install, asyncio.get_running_loop(), files, app, handler)
 
     def cancel_drives(self) -> None:
         """Cancel every handler still waiting, as the decoy stops."""

@@ -9,8 +9,9 @@ application's client-side routes answered with the shell (``try_files /index.htm
 ``BASIC_PREFIX`` behind HTTP Basic auth. The login screen is rendered by the bundle in the
 browser, so the HTML of ``/`` holds no form.
 
-What may vary from one install to another (the product's name and title from the settings, the
-release in ``Build``) goes in as parameters: an asset's name is the hash of its bytes as served,
+What may vary from one install to another (the product's name, title and host name, the
+release in ``Build``: ``install.resolve`` fills them from the settings and the seed) goes in as
+parameters: an asset's name is the hash of its bytes as served,
 computed here, so another build gets other names. Entity tags and dates are nginx's, fixed for
 the process's life, so a plain GET of a file can be answered from stored bytes (``canned_table``).
 """
@@ -122,6 +123,7 @@ def render_shell(config: WebConfig, build: Build, script: str, style: str) -> by
         "product": config.product,
         "title": config.title,
         "version": build.version,
+        "host": config.tls_common_name,
         "api": {"login": LOGIN_PATH},
     }
     # Inside <script>, "</" would end the element: JSON's \u escapes keep it data.

@@ -47,7 +47,12 @@ UNIQUE: Final = frozenset(
 
 
 def make_request(
-    line: Line, raw_headers: list[tuple[bytes, bytes]], dropped: int, size: int
+    line: Line,
+    raw_headers: list[tuple[bytes, bytes]],
+    dropped: int,
+    size: int,
+    *,
+    strict: bool = True,
 ) -> Request:
     """The request of one complete head.
 
@@ -56,6 +61,8 @@ def make_request(
         raw_headers: the header lines kept, as (name, value) bytes.
         dropped: header lines nginx ignored.
         size: the head's length in bytes.
+        strict: nginx 1.21.2 and later (400 for Content-Length with Transfer-Encoding and for
+            HTTP/1.0 with Transfer-Encoding); False is 1.18, where chunked wins.
 
     Raises:
         ProtocolError: nginx refuses the head; marked with what it knew at that point.
@@ -133,11 +140,13 @@ def make_request(
                 raise ProtocolError(400, 'client sent invalid "Content-Length" header')
             req.content_length = int(cl)
         if te is not None:
-            if version < (1, 1):
+            if strict and version < (1, 1):
                 raise ProtocolError(400, 'client sent HTTP/1.0 request with "Transfer-Encoding"')
             if te.lower() != "chunked":
                 raise ProtocolError(501, 'client sent unknown "Transfer-Encoding"')
-            if cl is not None:
+            if not strict:
+                req.content_length = -1  # 1.18: chunked wins, Content-Length is dropped
+            elif cl is not None:
                 raise ProtocolError(
                     400,
                     'client sent "Content-Length" and "Transfer-Encoding"',

@@ -98,11 +98,14 @@ class RequestReader:
 
     Args:
         max_body: nginx's client_max_body_size.
+        strict_framing: nginx 1.21.2's checks of Content-Length with Transfer-Encoding
+            (``head.make_request``); False reads requests as nginx 1.18 does.
     """
 
-    def __init__(self, *, max_body: int = MAX_BODY) -> None:
+    def __init__(self, *, max_body: int = MAX_BODY, strict_framing: bool = True) -> None:
         self.buf = bytearray()
         self.max_body = max_body
+        self.strict = strict_framing
         # Where the current nginx header buffer ends, relative to self.buf; and large ones used.
         self._bend = HEADER_BUFFER
         self._nbusy = 0
@@ -140,7 +143,7 @@ class RequestReader:
                 return None
             if progress.line.major == 0:
                 # HTTP/0.9: no headers, no body.
-                req = make_request(progress.line, [], 0, progress.line.end)
+                req = make_request(progress.line, [], 0, progress.line.end, strict=self.strict)
                 self._consume(progress.line.end, progress.bend, progress.nbusy)
                 return req
             self._progress = progress
@@ -174,12 +177,15 @@ class RequestReader:
             headers.append((name, value.strip(b" ")))
         self.consumed_head = head
         try:
-            req = make_request(line, headers, 0, end)
+            req = make_request(line, headers, 0, end, strict=self.strict)
         except ProtocolError:
             del self.buf[:end]
             raise
         self._consume(end, self._bend, self._nbusy)
-        if end <= _HEAD_MAX_BYTES and len(req.headers) <= _HEAD_MAX_HEADERS:
+        # The cache is shared by every persona: only heads all of them read alike go in (1.18
+        # and 1.22 differ only on heads with Transfer-Encoding, which strict ones refuse).
+        cacheable = self.strict or not req.chunked
+        if cacheable and end <= _HEAD_MAX_BYTES and len(req.headers) <= _HEAD_MAX_HEADERS:
             if len(_HEADS) >= _HEADS_MAX:
                 _HEADS.clear()
             _HEADS[head] = req.copy()
@@ -299,7 +305,7 @@ class RequestReader:
         self._progress = None
         self.consumed_head = bytes(buf[:p])
         try:
-            req = make_request(progress.line, headers, progress.dropped, p)
+            req = make_request(progress.line, headers, progress.dropped, p, strict=self.strict)
         except ProtocolError:
             del self.buf[:p]
             raise

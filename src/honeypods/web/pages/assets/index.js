@@ -53,7 +53,8 @@ function shell(...content) {
       h("div", { class: "brand" }, logo(), h("span", {}, product)),
       ...content),
     h("footer", { class: "auth-foot" },
-      `${product} v${config.version || "0.0.0"} \u00b7 build ${BUILD}`));
+      `${product} v${config.version || "0.0.0"} \u00b7 build ${BUILD}` +
+        (config.host ? ` \u00b7 ${config.host}` : "")));
 }
 
 function retryText(seconds) {
