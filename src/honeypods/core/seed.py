@@ -1,0 +1,32 @@
+"""Per-install choices drawn from HONEYPODS_PERSONA_SEED: the same seed always gives the same ones.
+
+Each choice has its own label, so adding a choice never changes the others; the derivation is
+HMAC-SHA256 keyed with the seed, expanded in counter mode when more than 32 bytes are asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def derive(seed: str, label: str, size: int = 32) -> bytes:
+    """``size`` bytes that depend only on the seed and the label."""
+    out = b""
+    counter = 0
+    while len(out) < size:
+        block = label.encode() + b"\0" + counter.to_bytes(4, "big")
+        out += hmac.new(seed.encode(), block, hashlib.sha256).digest()
+        counter += 1
+    return out[:size]
+
+
+def choose(seed: str, label: str, options: Sequence[T]) -> T:
+    """One of ``options``, the same for the same seed and label."""
+    if not options:
+        raise ValueError("choose: no options")
+    return options[int.from_bytes(derive(seed, label, 8), "big") % len(options)]
