@@ -137,9 +137,7 @@ def small_encode(r: Sequence[int]) -> bytes:
     """Four coefficients in {-1, 0, 1} to a byte, the last alone."""
     out = bytearray()
     for i in range(0, P - 1, 4):
-        out.append(
-            (r[i] + 1) | (r[i + 1] + 1) << 2 | (r[i + 2] + 1) << 4 | (r[i + 3] + 1) << 6
-        )
+        out.append((r[i] + 1) | (r[i + 1] + 1) << 2 | (r[i + 2] + 1) << 4 | (r[i + 3] + 1) << 6)
     out.append(r[P - 1] + 1)
     return bytes(out)
 
@@ -156,9 +154,7 @@ def short_random() -> list[int]:
 
 
 def _pack(coeffs: Sequence[int]) -> int:
-    return int.from_bytes(
-        b"".join(c.to_bytes(_SLOT_BYTES, "little") for c in coeffs), "little"
-    )
+    return int.from_bytes(b"".join(c.to_bytes(_SLOT_BYTES, "little") for c in coeffs), "little")
 
 
 def multiply(h: Sequence[int], r: Sequence[int]) -> list[int]:
