@@ -53,7 +53,7 @@ class BannerClient(asyncio.Protocol):
         if b"\n" in self.buf and self.transport is not None and not self.done.done():
             self.transport.write(CLIENT_VERSION)
             self.transport.close()
-            self.done.set_result(self.buf.startswith(b"SSH-2.0-OpenSSH_8.4p1"))
+            self.done.set_result(self.buf.startswith(b"SSH-2.0-OpenSSH_"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.done.done():

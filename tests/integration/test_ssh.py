@@ -34,6 +34,8 @@ def _start(decoy_process: Callable[..., DecoyProcess], **env: str) -> tuple[Deco
     port = free_port()
     settings = {
         "HONEYPODS_SSH_PORT": str(port),
+        # The 8.4p1 persona unless a test names another: the runner's seed would draw one.
+        "HONEYPODS_SSH_PERSONA": ssh_persona.DEFAULT.name,
         "HONEYPODS_SSH_PASSWORD_FAIL_DELAY": "0.05",
         **{f"HONEYPODS_SSH_{k.upper()}": v for k, v in env.items()},
     }

@@ -227,7 +227,7 @@ class LureConnection(asyncssh.SSHServerConnection):
         self.set_extra_info(server_version=version.decode("ascii"))
 
     def _recv_pkthdr(self) -> bool:
-        # sshd answers a packet length below 5 or above 256 KiB with "Packet corrupt". asyncssh
+        # sshd gives up on a packet length below 5 or above 256 KiB ("Packet corrupt"). asyncssh
         # has no lower bound (and before 2.24.1 no upper one): it would wait for a packet that
         # cannot come.
         done = super()._recv_pkthdr()
@@ -271,14 +271,13 @@ class LureConnection(asyncssh.SSHServerConnection):
         super().send_packet(pkttype, *args, handler=handler)
 
     def _send_disconnect(self, code: int, reason: str, lang: str) -> None:
-        # asyncssh's error texts name its internals. sshd answers a bad packet length with
-        # "Packet corrupt"; for every other error it logs and exits without a DISCONNECT.
+        # asyncssh's error texts name its internals. sshd logs and exits without a DISCONNECT on
+        # every such error: for a bad packet length it queues "Packet corrupt" but dies
+        # (sshpkt_fatal) before writing it, as Debian 12's sshd shows on the wire.
         lure = self.hp_lure
         if reason in ("Max packet size exceeded", persona.DISC_PACKET_CORRUPT):
-            lure.note_disconnect(persona.DISC_PACKET_CORRUPT, persona.DISC_PROTOCOL_ERROR, "server")
-            super()._send_disconnect(persona.DISC_PROTOCOL_ERROR, persona.DISC_PACKET_CORRUPT, "")
-        else:
-            lure.note_disconnect(reason, None, "server")
+            reason = persona.DISC_PACKET_CORRUPT
+        lure.note_disconnect(reason, None, "server")
         lure.session.close("protocol_error")
 
     def send_channel_open_failure(self, send_chan: int, code: int, reason: str, lang: str) -> None:

@@ -212,7 +212,8 @@ IDENT_MAX_LEN: Final = 8192  # SSH_MAX_BANNER_LEN
 DISC_PROTOCOL_ERROR: Final = 2
 DISC_TOO_MANY_FAILURES: Final = "Too many authentication failures"
 DISC_PACKET_CORRUPT: Final = "Packet corrupt"
-# The largest packet length sshd reads; a longer one is answered with DISC_PACKET_CORRUPT.
+# The largest packet length sshd reads; a longer one ends the connection: sshd queues a
+# DISC_PACKET_CORRUPT DISCONNECT and exits before writing it (sshpkt_fatal).
 MAX_PACKET_LEN: Final = 256 * 1024  # PACKET_MAX_SIZE in packet.c
 DISC_CHANGE_OF_USER: Final = "Change of username or service not allowed: ({},{}) -> ({},{})"
 # A SERVICE_REQUEST for anything but ssh-userauth before authentication (auth2.c).
