@@ -8,7 +8,8 @@ Measures, against a fresh process whose event stream goes to a file:
 3. sessions per second through key exchange and one failed password (asyncssh client);
 4. RSS while N unauthenticated sessions are held open mid key exchange, and after they close.
 
-Usage: ``python bench/ssh.py [--duration 10] [--concurrency 50] [--held 2000] [--out DIR]``.
+Usage: ``python bench/ssh.py [--duration 10] [--concurrency 50] [--held 2000] [--out DIR]
+[--persona NAME]``.
 Every loop is bounded in count and time; traffic goes to loopback only. The machine is shared:
 the load average is printed with the figures, and the decoy's CPU time per operation, which
 depends less on the neighbours than the rates do.
@@ -53,7 +54,7 @@ class BannerClient(asyncio.Protocol):
         if b"\n" in self.buf and self.transport is not None and not self.done.done():
             self.transport.write(CLIENT_VERSION)
             self.transport.close()
-            self.done.set_result(self.buf.startswith(b"SSH-2.0-OpenSSH_8.4p1"))
+            self.done.set_result(self.buf.startswith(b"SSH-2.0-OpenSSH_"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.done.done():
@@ -137,6 +138,9 @@ def main() -> int:
     parser.add_argument("--auth-concurrency", type=int, default=10)
     parser.add_argument("--held", type=int, default=2000)
     parser.add_argument("--out", default="")
+    parser.add_argument(
+        "--persona", default="openssh-8.4p1-debian11", help="HONEYPODS_SSH_PERSONA to measure"
+    )
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -146,6 +150,7 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HONEYPODS_")}
     env.update(
         HONEYPODS_SSH_PORT=str(port),
+        HONEYPODS_SSH_PERSONA=args.persona,
         HONEYPODS_METRICS_PORT=str(free_port()),
         HONEYPODS_SUMMARY_INTERVAL="0",
         # Throughput, not sshd's shedding or PAM's delay, is what is measured here.

@@ -177,6 +177,7 @@ def test_reject_handshake_and_kept_certificate(decoy_process: Start, tmp_path: P
         "HONEYPODS_WEB_TLS_SERVER_NAMES": "ops.corp.internal,ops",
         "HONEYPODS_WEB_TLS_ORGANIZATION": "Initech",
         "HONEYPODS_WEB_TLS_DAYS": "30",
+        "HONEYPODS_WEB_PERSONA": "nginx-1.18.0-ubuntu22.04",
     }
     served: list[bytes] = []
     leaked: list[bytes] = []
@@ -186,7 +187,10 @@ def test_reject_handshake_and_kept_certificate(decoy_process: Start, tmp_path: P
             decoy_process,
             {"HONEYPODS_WEB_PORT": str(port), "HONEYPODS_WEB_TLS_PORT": str(tls_port)} | settings,
         )
-        leaked.append(exchange(port, get("/.env")).partition(b"\r\n\r\n")[2])
+        head, _, body = exchange(port, get("/.env")).partition(b"\r\n\r\n")
+        # HONEYPODS_WEB_PERSONA: that build's Server header, whatever the seed would draw.
+        assert b"\r\nServer: nginx/1.18.0 (Ubuntu)\r\n" in head + b"\r\n"
+        leaked.append(body)
         # HONEYPODS_WEB_TLS_REJECT_HANDSHAKE and HONEYPODS_WEB_TLS_SERVER_NAMES: only the server
         # names get a certificate; another name, or none, gets unrecognized_name.
         for refused in ("admin.corp.internal", None):

@@ -18,7 +18,8 @@ from typing import Any, cast
 import asyncssh
 import pytest
 
-from honeypods.ssh import asyncssh_shim
+from honeypods.ssh import asyncssh_shim, persona
+from honeypods.ssh import options as ssh_options
 from honeypods.ssh.config import SshConfig
 from honeypods.ssh.policy import Lure
 
@@ -49,6 +50,19 @@ FUNCTIONS = [
     ("asyncssh.compression", "get_compression_algs", "()", "missing_algorithms, build_options"),
     ("asyncssh.public_key", "get_public_key_algs", "()", "missing_algorithms, build_options"),
     ("asyncssh.packet", "NameList", "(value)", "Template, send_userauth_failure"),
+    (
+        "asyncssh.kex",
+        "register_kex_alg",
+        "(alg, handler, hash_alg, args, default)",
+        "_register_sntrup",
+    ),
+    (
+        "asyncssh.kex_dh",
+        "_KexHybridECDH",
+        "(alg, conn, hash_alg, pq_class, pq_alg_name, ecdh_class, *args)",
+        "_register_sntrup: the hybrid exchange, given _Sntrup761 as its PQ class",
+    ),
+    ("asyncssh.crypto", "Curve25519DH", None, "_register_sntrup"),
     ("asyncssh.packet", "String", "(value)", "the empty IGNORE send_packet drops"),
     ("asyncssh.packet", "UInt32", "(value)", "Template"),
     ("asyncssh.packet", "MPInt", "(value)", "_PersonaGex"),
@@ -247,7 +261,7 @@ INSTANCE_ATTRIBUTES = {
 @pytest.fixture
 async def options() -> asyncssh.SSHServerConnectionOptions:
     keys = [asyncssh.generate_private_key("ssh-ed25519")]
-    return await asyncssh_shim.build_options(SshConfig(), keys)
+    return await ssh_options.build_options(SshConfig(), keys, persona.DEFAULT)
 
 
 async def test_instance_attributes_the_shim_reads_and_sets(
@@ -270,8 +284,8 @@ async def test_instance_attributes_the_shim_reads_and_sets(
 async def test_template_kexinit_is_the_one_asyncssh_would_send(
     options: asyncssh.SSHServerConnectionOptions,
 ) -> None:
-    template = asyncssh_shim.Template(options)
-    conn = asyncssh_shim.LureConnection(cast(Lure, None), options)
+    template = asyncssh_shim.Template(options, persona.DEFAULT)
+    conn = asyncssh_shim.LureConnection(cast(Lure, None), template)
     sent: list[bytes] = []
     conn._send = sent.append  # type: ignore[method-assign]
     conn._send_kexinit()

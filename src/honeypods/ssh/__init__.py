@@ -13,4 +13,5 @@ DECOY = Decoy(
     limits={"idle_timeout": 120.0, "deadline": 600.0},  # LoginGraceTime 120s
     needs=("asyncssh",),
     proxy_protocol=True,
+    seeded=True,
 )

@@ -4,7 +4,7 @@ Verified on asyncssh 2.21.0, 2.21.1, 2.22.0, 2.23.1, 2.24.0 and 2.24.1 (2.20 sen
 for a refused TUN open); tests/unit/test_shim_asyncssh.py fails naming any name or signature used
 here that changed. The service request and group exchange
 hooks (``_hp_process_service_request``, ``_PersonaGex``) are verified on 2.24.1 so far. The policy (``policy.Lure``) decides, this module acts; nothing else in the
-package imports an asyncssh submodule or an underscore name. Each part, and the upstream change
+package uses an asyncssh underscore name. Each part, and the upstream change
 that would make it unnecessary:
 
 * ``LureConnection.resume`` takes over from ``gate.Gate``, which writes sshd's identification at
@@ -26,15 +26,19 @@ that would make it unnecessary:
   ``SSHServer.connection_lost`` and ``auth_completed``.
 * ``_LevelFirstLogger``, ``_log_packet``: asyncssh formats log arguments and describes packets
   before the level check. Upstream: checking the level first.
-* ``build_options``, ``missing_algorithms``: the persona's algorithms this build supports
-  (``asyncssh.kex``, ``.encryption``, ``.mac``, ``.compression``, ``.public_key``) and sshd's host
-  key order. Upstream: public algorithm queries and an ordered host key option.
+* ``_register_sntrup``: sntrup761x25519 key exchange through ``kex_dh._KexHybridECDH`` with the
+  package's own encapsulation (``ssh/sntrup.py``) when asyncssh found no liboqs. Upstream: a
+  post-quantum backend that needs no liboqs.
+* ``ssh/options.py`` (``build_options``, ``missing_algorithms``) uses only public names of
+  asyncssh's submodules (``asyncssh.kex``, ``.encryption``, ``.mac``, ``.compression``,
+  ``.public_key``) to list what this build supports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import secrets
@@ -45,23 +49,19 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import asyncssh
 from asyncssh import constants as msg
 from asyncssh import kex_dh
-from asyncssh.compression import get_compression_algs
-from asyncssh.encryption import get_encryption_algs
-from asyncssh.kex import expand_kex_algs, get_kex_algs
+from asyncssh.crypto import Curve25519DH
+from asyncssh.kex import expand_kex_algs, get_kex_algs, register_kex_alg
 from asyncssh.logging import SSHLogger
-from asyncssh.mac import get_mac_algs
 from asyncssh.packet import Boolean, MPInt, NameList, PacketDecodeError, SSHPacket, String, UInt32
-from asyncssh.public_key import get_public_key_algs
 
 from honeypods.core import events
-from honeypods.ssh import persona
+from honeypods.ssh import persona, sntrup
 
 if TYPE_CHECKING:
-    from honeypods.ssh.config import SshConfig
+    from honeypods.ssh.persona import Persona
     from honeypods.ssh.policy import Lure
 
 _EMPTY_IGNORE: Final = (String(b""),)
-_KEX_MARKERS: Final = [m.encode("ascii") for m in persona.KEX_MARKERS]
 
 
 class _LevelFirstLogger(SSHLogger):
@@ -78,57 +78,30 @@ _LOGGER: Final = _LevelFirstLogger()
 
 # -- options and the KEXINIT ------------------------------------------------------------------------
 
-# Each persona list, what asyncssh can do of it, and the option it goes into.
-_SUPPORTED: Final = (
-    (persona.KEX_ALGS, get_kex_algs, "kex_algs"),
-    (persona.CIPHERS, get_encryption_algs, "encryption_algs"),
-    (persona.MACS, get_mac_algs, "mac_algs"),
-    (persona.COMPRESSION, get_compression_algs, "compression_algs"),
-    (persona.SERVER_SIG_ALGS, get_public_key_algs, "signature_algs"),
-)
+
+class _Sntrup761:
+    """asyncssh's PQ key interface (``crypto.pq.PQKey``), server side, over ``ssh/sntrup.py``."""
+
+    pubkey_bytes: Final = sntrup.PUBLIC_KEY_BYTES
+    ciphertext_bytes: Final = sntrup.CIPHERTEXT_BYTES
+
+    def __init__(self, _alg_name: bytes) -> None:
+        pass
+
+    def encaps(self, peer_public: bytes) -> tuple[bytes, bytes]:
+        return sntrup.encapsulate(peer_public)
 
 
-def available(wanted: Sequence[str], supported: Sequence[bytes]) -> list[str]:
-    """The persona's algorithms this installation can do, in the persona's order."""
-    have = set(supported)
-    return [alg for alg in wanted if alg.encode() in have]
+def _register_sntrup() -> None:
+    # asyncssh registers these only when it finds liboqs; then its own are used.
+    have = set(get_kex_algs())
+    for name in (b"sntrup761x25519-sha512", b"sntrup761x25519-sha512@openssh.com"):
+        if name not in have:
+            args = (_Sntrup761, b"sntrup761", Curve25519DH)
+            register_kex_alg(name, kex_dh._KexHybridECDH, hashlib.sha512, args, False)
 
 
-def missing_algorithms() -> list[str]:
-    """Persona algorithms the SSH library cannot do here (umac needs libnettle, for one)."""
-    out: list[str] = []
-    for wanted, supported, _option in _SUPPORTED:
-        have = set(supported())
-        out += [alg for alg in wanted if alg.encode() not in have]
-    return out
-
-
-async def build_options(
-    config: SshConfig, keys: list[asyncssh.SSHKey]
-) -> asyncssh.SSHServerConnectionOptions:
-    """asyncssh server options with every list set to the persona's."""
-    lists = {option: available(wanted, supported()) for wanted, supported, option in _SUPPORTED}
-    options: asyncssh.SSHServerConnectionOptions = (
-        await asyncssh.SSHServerConnectionOptions.construct(
-            server_version=config.server_version.removeprefix("SSH-2.0-"),
-            server_host_keys=keys,
-            send_server_host_keys=True,
-            **lists,
-            # LoginGraceTime is the policy's, so that its close carries a reason.
-            login_timeout=None,
-            keepalive_interval=0,
-            gss_host=None,
-            allow_scp=False,
-            x11_forwarding=False,
-            agent_forwarding=False,
-            encoding=None,
-            line_editor=False,
-        )
-    )
-    # asyncssh orders host key algorithms its own way; sshd's order is the persona's.
-    by_alg, order = options.server_host_keys, [alg.encode() for alg in persona.HOST_KEY_ALGS]
-    options.server_host_keys = OrderedDict((alg, by_alg[alg]) for alg in order if alg in by_alg)
-    return options
+_register_sntrup()
 
 
 class Template:
@@ -139,13 +112,16 @@ class Template:
 
     Args:
         options: built by ``build_options``.
+        p: the persona whose KEX markers and EXT_INFO extensions are sent.
     """
 
-    def __init__(self, options: asyncssh.SSHServerConnectionOptions) -> None:
+    def __init__(self, options: asyncssh.SSHServerConnectionOptions, p: Persona) -> None:
         self.options = options
+        self.markers = [m.encode("ascii") for m in p.kex_markers]
+        self.extensions = [(k.encode("ascii"), v.encode("ascii")) for k, v in p.extensions]
         # As asyncssh's server connection derives them from the options (no GSS: gss_host is None).
         host_key_algs = list(options.server_host_keys.keys())
-        kex_algs = expand_kex_algs(options.kex_algs, [], bool(host_key_algs)) + _KEX_MARKERS
+        kex_algs = expand_kex_algs(options.kex_algs, [], bool(host_key_algs)) + self.markers
         enc, mac, cmp, langs = (
             NameList(algs)
             for algs in (options.encryption_algs, options.mac_algs, options.compression_algs, [])
@@ -216,8 +192,9 @@ class LureConnection(asyncssh.SSHServerConnection):
     # Client DISCONNECTs are recorded before asyncssh handles them.
     _packet_handlers = dict(asyncssh.SSHServerConnection._packet_handlers)  # noqa: RUF012 - asyncssh's per-class dispatch table
 
-    def __init__(self, lure: Lure, options: asyncssh.SSHServerConnectionOptions) -> None:
-        super().__init__(asyncio.get_running_loop(), options)
+    def __init__(self, lure: Lure, template: Template) -> None:
+        super().__init__(asyncio.get_running_loop(), template.options)
+        self.hp_template = template
         self._logger = _LOGGER
         # The connection's SSHServer is the policy the gate already holds, not a new one.
         self._protocol_factory = lambda: lure
@@ -250,7 +227,7 @@ class LureConnection(asyncssh.SSHServerConnection):
         self.set_extra_info(server_version=version.decode("ascii"))
 
     def _recv_pkthdr(self) -> bool:
-        # sshd answers a packet length below 5 or above 256 KiB with "Packet corrupt". asyncssh
+        # sshd gives up on a packet length below 5 or above 256 KiB ("Packet corrupt"). asyncssh
         # has no lower bound (and before 2.24.1 no upper one): it would wait for a packet that
         # cannot come.
         done = super()._recv_pkthdr()
@@ -275,11 +252,13 @@ class LureConnection(asyncssh.SSHServerConnection):
 
     def _get_extra_kex_algs(self) -> list[bytes]:
         # asyncssh appends ext-info-s too, which sshd sends only from 9.6.
-        return list(_KEX_MARKERS)
+        return list(self.hp_template.markers)
 
     def _send_ext_info(self) -> None:
-        # sshd 8.4 sends server-sig-algs alone; asyncssh adds global-requests-ok.
-        self._extensions_to_send = OrderedDict(((b"server-sig-algs", b",".join(self._sig_algs)),))
+        # sshd sends server-sig-algs, then its own extensions (none in 8.4); asyncssh would add
+        # global-requests-ok.
+        extensions = [(b"server-sig-algs", b",".join(self._sig_algs)), *self.hp_template.extensions]
+        self._extensions_to_send = OrderedDict(extensions)
         super()._send_ext_info()
 
     def send_packet(
@@ -292,14 +271,13 @@ class LureConnection(asyncssh.SSHServerConnection):
         super().send_packet(pkttype, *args, handler=handler)
 
     def _send_disconnect(self, code: int, reason: str, lang: str) -> None:
-        # asyncssh's error texts name its internals. sshd answers a bad packet length with
-        # "Packet corrupt"; for every other error it logs and exits without a DISCONNECT.
+        # asyncssh's error texts name its internals. sshd logs and exits without a DISCONNECT on
+        # every such error: for a bad packet length it queues "Packet corrupt" but dies
+        # (sshpkt_fatal) before writing it, as Debian 12's sshd shows on the wire.
         lure = self.hp_lure
         if reason in ("Max packet size exceeded", persona.DISC_PACKET_CORRUPT):
-            lure.note_disconnect(persona.DISC_PACKET_CORRUPT, persona.DISC_PROTOCOL_ERROR, "server")
-            super()._send_disconnect(persona.DISC_PROTOCOL_ERROR, persona.DISC_PACKET_CORRUPT, "")
-        else:
-            lure.note_disconnect(reason, None, "server")
+            reason = persona.DISC_PACKET_CORRUPT
+        lure.note_disconnect(reason, None, "server")
         lure.session.close("protocol_error")
 
     def send_channel_open_failure(self, send_chan: int, code: int, reason: str, lang: str) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from honeypods.core.settings import ConfigError
+from honeypods.ssh.persona import PERSONAS
 
 
 def parse_max_startups(value: str) -> tuple[int, int, int]:
@@ -33,10 +34,15 @@ class SshConfig:
 
     # Port to listen on.
     port: int = 2222
-    # Identification string sent first, without the trailing CR LF. The algorithm lists are those
-    # of this build (ssh/persona.py); change the version only within OpenSSH 8.4.
-    server_version: str = "SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3"
-    # Directory holding ssh_host_{rsa,ecdsa,ed25519}_key; empty or missing keys are generated.
+    # OpenSSH build impersonated (docs/personas.md): openssh-8.4p1-debian11,
+    # openssh-8.9p1-ubuntu22.04, openssh-9.2p1-debian12 or openssh-9.6p1-ubuntu24.04. Empty: drawn
+    # from HONEYPODS_PERSONA_SEED, so one install keeps its persona across restarts.
+    persona: str = ""
+    # Identification string sent first, without the trailing CR LF. Empty: the persona's. The
+    # algorithm lists stay the persona's, so another OpenSSH version here is a tell.
+    server_version: str = ""
+    # Directory holding ssh_host_{rsa,ecdsa,ed25519}_key. A missing key is derived from
+    # HONEYPODS_PERSONA_SEED: the same seed gives the same keys after a restart or an upgrade.
     host_key_dir: str = ""
     # Credentials let in (user:password); empty refuses everyone, as a lure should by default.
     accept: tuple[str, ...] = ()
@@ -65,7 +71,11 @@ class SshConfig:
         for cred in self.accept:
             if ":" not in cred:
                 raise ConfigError(f"HONEYPODS_SSH_ACCEPT: {cred!r} is not user:password")
-        version = self.server_version
+        if self.persona and self.persona not in PERSONAS:
+            raise ConfigError(
+                f"HONEYPODS_SSH_PERSONA: {self.persona!r} is none of " + ", ".join(PERSONAS)
+            )
+        version = self.server_version or "SSH-2.0-"
         if not version.startswith("SSH-2.0-") or len(version) > 253 or not version.isprintable():
             raise ConfigError("HONEYPODS_SSH_SERVER_VERSION: SSH-2.0-..., printable, at most 253")
         if not version.isascii():

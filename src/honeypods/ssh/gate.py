@@ -76,7 +76,7 @@ class Gate(asyncio.Protocol):
             self._hand_over(transport, rest)
 
     def _hand_over(self, transport: asyncio.Transport, data: bytes) -> None:
-        conn = LureConnection(self.lure, self.template.options)
+        conn = LureConnection(self.lure, self.template)
         conn.connection_made(transport)
         conn.resume(self.line, self.kexinit, self.kexinit_at)
         # From here on asyncssh owns the bytes; the guard feeds it directly.

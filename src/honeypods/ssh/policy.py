@@ -1,5 +1,5 @@
-"""The SSH lure's policy: what an OpenSSH 8.4p1 sshd with Debian's defaults answers, and what of
-each connection is recorded.
+"""The SSH lure's policy: what the persona's sshd with its distribution's defaults answers, and
+what of each connection is recorded.
 
 Rules this module keeps:
 

@@ -1,11 +1,12 @@
-"""SSH lure: asyncssh speaks SSH; the policy decides what an OpenSSH 8.4p1 sshd would answer.
+"""SSH lure: asyncssh speaks SSH; the policy decides what the persona's sshd would answer.
 
 This module wires the parts to core's guard and events:
 
 * ``policy`` decides and records (``Policy`` for the decoy, ``Lure`` per connection);
 * ``gate.Gate`` answers the identification exchange; ``asyncssh_shim.LureConnection`` takes over;
-* ``session`` answers an accepted login's channels; ``wire`` reads client bytes; ``persona`` is
-  the OpenSSH build impersonated.
+* ``session`` answers an accepted login's channels; ``wire`` reads client bytes; ``persona`` holds
+  the OpenSSH builds, one of which is impersonated (``sshd.choose_persona``); ``hostkeys`` reads
+  or derives the host keys.
 
 Rules this module keeps:
 
@@ -13,8 +14,8 @@ Rules this module keeps:
    connection's ``Lure``. The guard alone closes writers and emits lifecycle events.
 2. Nothing the client receives names the library (the shim's docstring says how), and nothing of
    the policy depends on asyncssh's private names.
-3. Start-up says, as ``honeypods.warning``, what makes this lure tell-tale: host keys generated
-   afresh, persona algorithms this installation cannot offer.
+3. Start-up says, as ``honeypods.warning``, what makes this lure tell-tale: host keys random
+   (no seed), persona algorithms this installation cannot offer.
 """
 
 from __future__ import annotations
@@ -28,20 +29,22 @@ import asyncssh
 
 from honeypods.core import events
 from honeypods.core.guard import Guard, Limits, ProxyProtocol, Running, Session
-from honeypods.ssh import asyncssh_shim, persona
+from honeypods.ssh import asyncssh_shim, hostkeys, options, persona
 from honeypods.ssh.config import SshConfig
 from honeypods.ssh.gate import Gate
 from honeypods.ssh.policy import Lure, Policy
+from honeypods.ssh.sshd import choose_persona
 
 DECOY: Final = "ssh"
 RULE: Final = "honeypod.network.ssh"
 
 
-def load_host_keys(directory: str) -> tuple[list[asyncssh.SSHKey], list[str]]:
-    """Host keys in the persona's order, read from ``directory`` or generated.
+def load_host_keys(directory: str, seed: str = "") -> tuple[list[asyncssh.SSHKey], list[str]]:
+    """Host keys in sshd's order, read from ``directory``, else derived from ``seed``
+    (``hostkeys``), else random.
 
     Returns:
-        The keys, and the names of those that had to be generated.
+        The keys, and the names of those not read from ``directory``.
     """
     keys: list[asyncssh.SSHKey] = []
     generated: list[str] = []
@@ -51,7 +54,9 @@ def load_host_keys(directory: str) -> tuple[list[asyncssh.SSHKey], list[str]]:
             keys.append(asyncssh.read_private_key(str(path)))
             continue
         generated.append(name)
-        if alg == "ssh-rsa":
+        if seed:
+            keys.append(hostkeys.derived_key(seed, alg, bits))
+        elif alg == "ssh-rsa":
             keys.append(asyncssh.generate_private_key(alg, key_size=bits))
         else:
             keys.append(asyncssh.generate_private_key(alg))
@@ -70,6 +75,7 @@ async def start(
     metrics_port: int = 0,
     policy: Policy | None = None,
     proxy: ProxyProtocol | None = None,
+    persona_seed: str = "",
 ) -> Running:
     """Start the SSH lure.
 
@@ -79,27 +85,35 @@ async def start(
         proxy: PROXY protocol from load balancers in front of it; off when None.
         host: address to bind.
         metrics_port: unused; part of every decoy's signature.
-        policy: the policy, when a caller brings its own clocks and sleep (tests).
+        policy: the policy, when a caller brings its own clocks and sleep (tests); its persona
+            is the one served.
+        persona_seed: the install's seed (HONEYPODS_PERSONA_SEED, or the runner's draw): it picks
+            the persona unless HONEYPODS_SSH_PERSONA does, and the host keys not in
+            HONEYPODS_SSH_HOST_KEY_DIR.
     """
     del metrics_port
     loop = asyncio.get_running_loop()
-    keys, generated = await loop.run_in_executor(None, load_host_keys, config.host_key_dir)
-    if generated:
+    build = policy.persona if policy else choose_persona(config, persona_seed)
+    keys, generated = await loop.run_in_executor(
+        None, load_host_keys, config.host_key_dir, persona_seed
+    )
+    if generated and not persona_seed:
         _warn(
             "generated SSH host keys "
             + ", ".join(generated)
-            + ": they change on every restart, which a returning client notices; mount "
-            "them through HONEYPODS_SSH_HOST_KEY_DIR"
+            + ": they change on every restart, which a returning client notices; set "
+            "HONEYPODS_PERSONA_SEED or mount them through HONEYPODS_SSH_HOST_KEY_DIR"
         )
-    missing = asyncssh_shim.missing_algorithms()
+    missing = options.missing_algorithms(build)
     if missing:
         _warn(
             "the SSH persona cannot offer "
             + ", ".join(missing)
             + ": its algorithm lists differ from the real build's (umac needs libnettle)"
         )
-    policy = policy or Policy(config)
-    template = asyncssh_shim.Template(await asyncssh_shim.build_options(config, keys))
+    policy = policy or Policy(config, persona=build)
+    lure_options = await options.build_options(config, keys, build)
+    template = asyncssh_shim.Template(lure_options, build)
 
     def gate(session: Session) -> Gate:
         return Gate(Lure(session, policy), template)

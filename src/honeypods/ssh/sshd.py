@@ -13,8 +13,25 @@ from importlib import resources
 from pathlib import Path
 
 from honeypods.core import honeytokens
-from honeypods.ssh import moduli, persona, timing
+from honeypods.core.seed import choose
+from honeypods.ssh import moduli, timing
 from honeypods.ssh.config import SshConfig, parse_max_startups
+from honeypods.ssh.persona import (
+    AUTH_METHODS,
+    AUTH_METHODS_KBDINT,
+    DEFAULT,
+    PERSONAS,
+    Persona,
+)
+
+
+def choose_persona(config: SshConfig, seed: str) -> Persona:
+    """The persona HONEYPODS_SSH_PERSONA pins, or the one the install's seed draws."""
+    if config.persona:
+        return PERSONAS[config.persona]
+    if not seed:
+        return DEFAULT
+    return PERSONAS[choose(seed, "ssh.persona", sorted(PERSONAS))]
 
 
 class Policy:
@@ -22,6 +39,8 @@ class Policy:
 
     Args:
         config: the decoy's settings.
+        persona: the OpenSSH build answered as (``choose_persona``); without one, the one
+            ``config.persona`` names, or ``persona.DEFAULT``.
         clock: monotonic seconds, for how long a request has taken.
         wall: Unix time, which seeds PAM's fail delay (``timing.pam_delay``).
         sleep: how the lure waits.
@@ -31,19 +50,20 @@ class Policy:
         self,
         config: SshConfig,
         *,
+        persona: Persona | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.config = config
+        self.persona = persona or PERSONAS.get(config.persona, DEFAULT)
         self.accept = frozenset(tuple(c.split(":", 1)) for c in config.accept)
-        methods = (
-            persona.AUTH_METHODS_KBDINT if config.keyboard_interactive else persona.AUTH_METHODS
-        )
+        methods = AUTH_METHODS_KBDINT if config.keyboard_interactive else AUTH_METHODS
         self.methods = tuple(m.encode("ascii") for m in methods)
         self.start, self.rate, self.full = parse_max_startups(config.max_startups)
         self.startups = 0
-        self.banner = config.server_version.encode("ascii") + b"\r\n"
+        version = config.server_version or self.persona.server_version
+        self.banner = version.encode("ascii") + b"\r\n"
         # sshd draws its timing secret once at start: a user's minimum holds until a restart.
         self.timing_secret = secrets.token_bytes(16)
         self.clock, self.wall, self.sleep = clock, wall, sleep
