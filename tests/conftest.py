@@ -246,3 +246,19 @@ def decoy_process(tmp_path: Path) -> Iterator[Callable[..., DecoyProcess]]:
     for proc in started:
         proc.stop()
         proc.events()
+
+
+@pytest.fixture
+def mysql_decoy(
+    decoy_process: Callable[..., DecoyProcess],
+) -> Callable[..., tuple[DecoyProcess, int]]:
+    """Factory: the MySQL decoy under its reference names, ``root`` with an empty password and
+    ``admin:admin`` (one password per account, as on MySQL; a test pins others with ``env``)."""
+
+    def start(**env: str) -> tuple[DecoyProcess, int]:
+        port = free_port()
+        accept = {"HONEYPODS_MYSQL_ACCEPT": "root:,admin:admin"}
+        full = {"HONEYPODS_MYSQL_PORT": str(port), **MYSQL_REFERENCE, **accept, **env}
+        return decoy_process(["mysql"], full), port
+
+    return start

@@ -17,25 +17,13 @@ from typing import Any
 
 import pymysql
 import pytest
-from tests.conftest import MYSQL_REFERENCE, DecoyProcess, free_port, require_tool
+from tests.conftest import DecoyProcess, free_port, require_tool
 
 from honeypods.mysql.passwords import WEAK_PASSWORDS, weak_password
 
 pytestmark = pytest.mark.integration
 
 DENIED = "Access denied for user '{}'@'127.0.0.1' (using password: YES)"
-
-
-@pytest.fixture
-def decoy(decoy_process: Callable[..., DecoyProcess]) -> Callable[..., tuple[DecoyProcess, int]]:
-    def start(**env: str) -> tuple[DecoyProcess, int]:
-        port = free_port()
-        # One password per account, as on MySQL: each test pins the ones it logs in with.
-        accept = {"HONEYPODS_MYSQL_ACCEPT": "root:,admin:admin"}
-        full = {"HONEYPODS_MYSQL_PORT": str(port), **MYSQL_REFERENCE, **accept, **env}
-        return decoy_process(["mysql"], full), port
-
-    return start
 
 
 def _logins(proc: DecoyProcess, count: int) -> list[dict[str, Any]]:
@@ -47,8 +35,10 @@ def _count(docs: list[dict[str, Any]], action: str) -> int:
     return sum(d["event"]["action"] == action for d in docs)
 
 
-def test_pymysql_session_and_wrong_password(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
-    proc, port = decoy()
+def test_pymysql_session_and_wrong_password(
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
+) -> None:
+    proc, port = mysql_decoy()
     conn = pymysql.connect(
         host="127.0.0.1", port=port, user="root", password="", connect_timeout=10
     )
@@ -98,8 +88,8 @@ def test_pymysql_session_and_wrong_password(decoy: Callable[..., tuple[DecoyProc
     assert "USE app_prod" in queries
 
 
-def test_pymysql_multi_statements(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
-    proc, port = decoy()
+def test_pymysql_multi_statements(mysql_decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
+    proc, port = mysql_decoy()
     flags = pymysql.constants.CLIENT.MULTI_STATEMENTS
     conn = pymysql.connect(host="127.0.0.1", port=port, user="root", password="", client_flag=flags)
     with conn.cursor() as cur:
@@ -119,9 +109,9 @@ def test_pymysql_multi_statements(decoy: Callable[..., tuple[DecoyProcess, int]]
     proc.wait_for(lambda docs: _count(docs, "session.closed") >= 1)
 
 
-async def test_aiomysql_session(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
+async def test_aiomysql_session(mysql_decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
     aiomysql = pytest.importorskip("aiomysql")
-    proc, port = decoy(HONEYPODS_MYSQL_ACCEPT="root:root")
+    proc, port = mysql_decoy(HONEYPODS_MYSQL_ACCEPT="root:root")
     conn = await aiomysql.connect(host="127.0.0.1", port=port, user="root", password="root")
     async with conn.cursor() as cur:
         await cur.execute("SHOW DATABASES")
@@ -147,8 +137,10 @@ async def test_aiomysql_session(decoy: Callable[..., tuple[DecoyProcess, int]]) 
     assert "COM_INIT_DB" in commands
 
 
-def test_native_password_via_auth_switch(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
-    proc, port = decoy(
+def test_native_password_via_auth_switch(
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
+) -> None:
+    proc, port = mysql_decoy(
         HONEYPODS_MYSQL_ACCEPT="root:password", HONEYPODS_MYSQL_AUTH_PLUGIN="mysql_native_password"
     )
     conn = pymysql.connect(host="127.0.0.1", port=port, user="root", password="password")
@@ -166,10 +158,10 @@ def test_native_password_via_auth_switch(decoy: Callable[..., tuple[DecoyProcess
 
 
 def test_mysql_connector_prepared_statements(
-    decoy: Callable[..., tuple[DecoyProcess, int]],
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
     connector = pytest.importorskip("mysql.connector")
-    proc, port = decoy(HONEYPODS_MYSQL_ACCEPT="root:root,admin:admin")
+    proc, port = mysql_decoy(HONEYPODS_MYSQL_ACCEPT="root:root,admin:admin")
     options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "use_pure": True}
     conn = connector.connect(user="root", password="root", ssl_disabled=True, **options)
     cur = conn.cursor()
@@ -213,8 +205,8 @@ def _mysql_cli(port: int, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_mysql_cli(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
-    proc, port = decoy(HONEYPODS_MYSQL_ACCEPT="root:,root:123456")
+def test_mysql_cli(mysql_decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
+    proc, port = mysql_decoy(HONEYPODS_MYSQL_ACCEPT="root:,root:123456")
     sql = "SHOW DATABASES; SELECT VERSION(); USE app_prod; SHOW TABLES; SELECT * FROM api_keys;"
     done = _mysql_cli(port, "-u", "root", "-e", sql)
     assert done.returncode == 0, done.stderr
@@ -235,8 +227,8 @@ def test_mysql_cli(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
     assert logins[0]["mysql"]["connect_attrs"]["_client_name"] == "libmariadb"
 
 
-def test_mysql_cli_compressed(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
-    proc, port = decoy()
+def test_mysql_cli_compressed(mysql_decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
+    proc, port = mysql_decoy()
     sql = "SHOW VARIABLES LIKE 'version%'; USE billing; SHOW FULL TABLES; SELECT * FROM cards;"
     done = _mysql_cli(port, "-u", "admin", "--password=admin", "--compress", "-e", sql)
     assert done.returncode == 1
@@ -247,8 +239,8 @@ def test_mysql_cli_compressed(decoy: Callable[..., tuple[DecoyProcess, int]]) ->
     assert login["mysql"]["client_flags"] & 0x20  # CLIENT_COMPRESS
 
 
-def test_tls_like_mysql_8(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
-    proc, port = decoy(HONEYPODS_MYSQL_ACCEPT="root:,root:root")
+def test_tls_like_mysql_8(mysql_decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
+    proc, port = mysql_decoy(HONEYPODS_MYSQL_ACCEPT="root:,root:root")
     done = _mysql_cli(
         port, "-u", "root", "--ssl", "-e", "SHOW STATUS LIKE 'Ssl_cipher'; SHOW DATABASES"
     )
@@ -273,9 +265,9 @@ def test_tls_like_mysql_8(decoy: Callable[..., tuple[DecoyProcess, int]]) -> Non
     assert logins[1]["mysql"]["password"] == "tls-secret"
 
 
-def test_nmap_reports_the_persona(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
+def test_nmap_reports_the_persona(mysql_decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
     nmap = require_tool("nmap")
-    _proc, port = decoy()
+    _proc, port = mysql_decoy()
     done = subprocess.run(
         [nmap, "-sV", "-Pn", "-n", "-p", str(port), "127.0.0.1"],
         capture_output=True,
@@ -289,10 +281,10 @@ def test_nmap_reports_the_persona(decoy: Callable[..., tuple[DecoyProcess, int]]
 
 
 def test_hydra_every_attempt_is_one_login(
-    decoy: Callable[..., tuple[DecoyProcess, int]], tmp_path: Path
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]], tmp_path: Path
 ) -> None:
     hydra = require_tool("hydra")
-    proc, port = decoy(HONEYPODS_MYSQL_ACCEPT="root:password")
+    proc, port = mysql_decoy(HONEYPODS_MYSQL_ACCEPT="root:password")
     words = tmp_path / "words.txt"
     words.write_text("letmein\nqwerty\ntoor\nsecret\npassword\n")
     done = subprocess.run(
@@ -328,9 +320,9 @@ def _recv_exactly(sock: socket.socket, n: int) -> bytes:
 
 
 def test_greetings_vary_and_bad_input_gets_mysqls_errors(
-    decoy: Callable[..., tuple[DecoyProcess, int]],
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
-    proc, port = decoy()
+    proc, port = mysql_decoy()
     ids, salts = [], []
     for _ in range(3):
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -361,9 +353,9 @@ def test_greetings_vary_and_bad_input_gets_mysqls_errors(
 
 
 def test_silent_client_is_dropped_like_mysql_does(
-    decoy: Callable[..., tuple[DecoyProcess, int]],
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
-    proc, port = decoy(HONEYPODS_MYSQL_CONNECT_TIMEOUT="1")
+    proc, port = mysql_decoy(HONEYPODS_MYSQL_CONNECT_TIMEOUT="1")
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         _read_packet(sock)
         assert sock.recv(10) == b""  # closed without a word
@@ -380,11 +372,11 @@ def test_silent_client_is_dropped_like_mysql_does(
 
 
 def test_abandoned_full_authentication_is_one_failed_login(
-    decoy: Callable[..., tuple[DecoyProcess, int]],
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
     # What MySQL's own client does without TLS and without --get-server-public-key: it gets
     # "perform full authentication" and gives up.
-    proc, port = decoy()
+    proc, port = mysql_decoy()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         _read_packet(sock)
         flags = 0x1 | 0x200 | 0x8000 | 0x80000
@@ -405,8 +397,10 @@ def test_abandoned_full_authentication_is_one_failed_login(
     assert "error_code" not in login["mysql"]
 
 
-def test_other_commands_over_a_raw_socket(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
-    proc, port = decoy()
+def test_other_commands_over_a_raw_socket(
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
+) -> None:
+    proc, port = mysql_decoy()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         _read_packet(sock)
         flags = 0x1 | 0x200 | 0x8000 | 0x80000
@@ -440,9 +434,9 @@ def test_other_commands_over_a_raw_socket(decoy: Callable[..., tuple[DecoyProces
 
 
 def test_pre_41_login_is_refused_and_logged_with_its_user(
-    decoy: Callable[..., tuple[DecoyProcess, int]],
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
-    proc, port = decoy()
+    proc, port = mysql_decoy()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         _read_packet(sock)
         # HandshakeResponse320: CLIENT_LONG_PASSWORD | CLIENT_CONNECT_WITH_DB, max packet 16 MiB,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pymysql
 import pytest
-from tests.conftest import MYSQL_REFERENCE, DecoyProcess, free_port, require_tool
+from tests.conftest import DecoyProcess, require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -20,18 +20,6 @@ pytestmark = pytest.mark.integration
 LONG, LONGLONG, VAR_STRING, STRING = 3, 8, 253, 254
 NOT_NULL, UNSIGNED, BINARY, ENUM, NUM = 1, 32, 128, 256, 32768
 BINARY_COLLATION = 63
-
-
-@pytest.fixture
-def decoy(decoy_process: Callable[..., DecoyProcess]) -> Callable[..., tuple[DecoyProcess, int]]:
-    def start(**env: str) -> tuple[DecoyProcess, int]:
-        port = free_port()
-        # The dump logs in as root with no password: pin that one password for the account.
-        full = {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_MYSQL_ACCEPT": "root:"}
-        full.update({**MYSQL_REFERENCE, **env})
-        return decoy_process(["mysql"], full), port
-
-    return start
 
 
 def _client(
@@ -52,9 +40,9 @@ def _queries(proc: DecoyProcess) -> list[dict[str, Any]]:
 
 
 def test_mysqldump_all_databases_then_load_it_back(
-    decoy: Callable[..., tuple[DecoyProcess, int]],
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
-    proc, port = decoy()
+    proc, port = mysql_decoy()
     dump = _client("mysqldump", port, "--all-databases", "--routines", "--events", "--triggers")
     assert dump.returncode == 0, dump.stderr
     out = dump.stdout
@@ -98,9 +86,9 @@ def test_mysqldump_all_databases_then_load_it_back(
     conn.close()
 
 
-def test_oracle_mysqldump_statements(decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
+def test_oracle_mysqldump_statements(mysql_decoy: Callable[..., tuple[DecoyProcess, int]]) -> None:
     """What Oracle's mysqldump 8.0 sends that MariaDB's does not (client/mysqldump.cc)."""
-    _proc, port = decoy()
+    _proc, port = mysql_decoy()
     conn = pymysql.connect(
         host="127.0.0.1", port=port, user="root", password="", database="app_prod"
     )
@@ -151,9 +139,9 @@ def _fields(port: int, query: str) -> dict[str, Any]:
 
 
 def test_information_schema_numbers_are_integers(
-    decoy: Callable[..., tuple[DecoyProcess, int]],
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
-    _proc, port = decoy()
+    _proc, port = mysql_decoy()
     got = _fields(
         port,
         "SELECT TABLE_NAME, TABLE_TYPE, TABLE_ROWS, DATA_LENGTH, VERSION "
@@ -190,9 +178,9 @@ def test_information_schema_numbers_are_integers(
 
 
 def test_mysql_column_type_info_of_show_index(
-    decoy: Callable[..., tuple[DecoyProcess, int]],
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
-    _proc, port = decoy()
+    _proc, port = mysql_decoy()
     done = _client(
         "mysql", port, "--column-type-info", "-t", "-e", "SHOW INDEX FROM app_prod.users"
     )

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pymysql
 import pytest
 from pymysql.constants import FIELD_TYPE
-from tests.conftest import MYSQL_REFERENCE, DecoyProcess, free_port
+from tests.conftest import DecoyProcess
 
 pytestmark = pytest.mark.integration
 
@@ -26,21 +26,10 @@ FINGERPRINT = [
 ]
 
 
-@pytest.fixture
-def decoy(decoy_process: Callable[..., DecoyProcess]) -> Callable[..., tuple[DecoyProcess, int]]:
-    def start(**env: str) -> tuple[DecoyProcess, int]:
-        port = free_port()
-        full = {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_MYSQL_ACCEPT": "root:"}
-        full.update({**MYSQL_REFERENCE, **env})
-        return decoy_process(["mysql"], full), port
-
-    return start
-
-
 def test_sqlmap_fingerprint_and_metadata_through_pymysql(
-    decoy: Callable[..., tuple[DecoyProcess, int]],
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
-    proc, port = decoy()
+    proc, port = mysql_decoy()
     with pymysql.connect(host="127.0.0.1", port=port, user="root", password="") as conn:
         cur = conn.cursor()
         for check, expected in FINGERPRINT:
@@ -75,9 +64,9 @@ def test_sqlmap_fingerprint_and_metadata_through_pymysql(
 
 
 def test_sleep_is_held_up_to_the_cap_and_logged(
-    decoy: Callable[..., tuple[DecoyProcess, int]],
+    mysql_decoy: Callable[..., tuple[DecoyProcess, int]],
 ) -> None:
-    proc, port = decoy(HONEYPODS_MYSQL_MAX_SLEEP="1")
+    proc, port = mysql_decoy(HONEYPODS_MYSQL_MAX_SLEEP="1")
     with pymysql.connect(host="127.0.0.1", port=port, user="root", password="") as conn:
         cur = conn.cursor()
         started = time.monotonic()

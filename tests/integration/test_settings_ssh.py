@@ -22,6 +22,7 @@ import asyncssh
 import paramiko
 import pytest
 from tests.conftest import DecoyProcess, free_port, refused_at_start, require_tool
+from tests.integration.paramiko_gex import note_groups
 
 pytestmark = pytest.mark.integration
 
@@ -284,14 +285,7 @@ def test_moduli_file_gives_the_group_exchange_its_groups(
         {"HONEYPODS_SSH_PORT": str(port), "HONEYPODS_SSH_MODULI_FILE": str(tmp_path / "moduli")},
     )
     gex = paramiko.kex_gex.KexGexSHA256
-    groups: list[int] = []
-    parse = gex._parse_kexdh_gex_group
-
-    def noted(self: Any, m: Any) -> None:
-        parse(self, m)
-        groups.append(self.p)
-
-    monkeypatch.setattr(gex, "_parse_kexdh_gex_group", noted)
+    groups = note_groups(monkeypatch)
     monkeypatch.setattr(gex, "preferred_bits", 2048)
     others = [k for k in paramiko.Transport._preferred_kex if k != gex.name]
     transport = paramiko.Transport(("127.0.0.1", port), disabled_algorithms={"kex": others})

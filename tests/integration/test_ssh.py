@@ -16,6 +16,7 @@ import paramiko
 import paramiko.kex_gex
 import pytest
 from tests.conftest import DecoyProcess, free_port, require_tool
+from tests.integration.paramiko_gex import note_groups
 
 from honeypods.ssh import persona as ssh_persona
 
@@ -349,15 +350,7 @@ def test_paramiko_group_exchange_gets_sshds_group(
     gex = paramiko.kex_gex.KexGexSHA256
     for name, value in zip(("min_bits", "preferred_bits", "max_bits"), bits, strict=True):
         monkeypatch.setattr(gex, name, value)
-    # paramiko drops its kex state when done: note the group it was sent on the way.
-    groups: list[int] = []
-    parse = gex._parse_kexdh_gex_group
-
-    def noted(self: Any, m: Any) -> None:
-        parse(self, m)
-        groups.append(self.p)
-
-    monkeypatch.setattr(gex, "_parse_kexdh_gex_group", noted)
+    groups = note_groups(monkeypatch)
     others = [k for k in paramiko.Transport._preferred_kex if k != GEX]
     transport = _paramiko_transport(port, disabled_algorithms={"kex": others})
     try:
