@@ -74,7 +74,9 @@ async def page(tmp_path: Path) -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def decoy(captured: Captured) -> AsyncIterator[WebConfig]:
-    config = WebConfig(port=free_port(), tls_port=0, login_delay=0.05, product="Acme Ops")
+    config = WebConfig(
+        port=free_port(), tls_port=0, login_delay=0.05, product="Acme Ops", title="Acme Ops Console"
+    )
     running = await web.start(config, limits=Limits(), host="127.0.0.1")
     try:
         yield config

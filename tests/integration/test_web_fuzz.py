@@ -14,11 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import Captured, free_port
 
+from honeypods.core import honeytokens
 from honeypods.core.guard import Limits, Running
 from honeypods.web import http
 from honeypods.web import server as web
 from honeypods.web.config import WebConfig
 from honeypods.web.install import resolve
+from honeypods.web.leak import with_leak
 from honeypods.web.site import LOGIN_PATH, site_files
 
 pytestmark = pytest.mark.integration
@@ -132,7 +134,9 @@ def check_responses(data: bytes) -> None:
         return
     if not data.startswith(b"HTTP/1.1 "):
         # HTTP/0.9: the body alone, a page of the site or an nginx error page.
-        pages = [f.body for f in site_files(resolve(WebConfig(), "").config).values()]
+        config = resolve(WebConfig(), "").config
+        leaked = with_leak(site_files(config), honeytokens.current(), config.product)
+        pages = [f.body for f in leaked.values()]
         # nginx's own pages, the directory redirect's included (test_web_nginx: http09-redirect).
         pages += [http.error_page(s, "1.22.1") for s in STATUSES if s >= 400 or s == 301]
         assert any(data.startswith(page) for page in pages), data[:200]

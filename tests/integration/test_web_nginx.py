@@ -22,11 +22,13 @@ from pathlib import Path
 import pytest
 from tests.conftest import Captured, free_port, require_tool
 
+from honeypods.core import honeytokens
 from honeypods.core.guard import Limits, Running
 from honeypods.web import server as web
 from honeypods.web.config import WebConfig
 from honeypods.web.https import generate_certificate
 from honeypods.web.install import resolve
+from honeypods.web.leak import with_leak
 from honeypods.web.site import SHELL_ROUTES, site_files
 
 pytestmark = pytest.mark.integration
@@ -274,7 +276,9 @@ def nginx(tmp_path: Path) -> Iterator[tuple[int, int]]:
     root = tmp_path / "nginx"
     for sub in ("html", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (root / sub).mkdir(parents=True)
-    for name, found in site_files(config, INSTALL.build).items():
+    # The decoy's document root as it serves it: the site, and the honeytokens' leaked files.
+    served = with_leak(site_files(config, INSTALL.build), honeytokens.current(), config.product)
+    for name, found in served.items():
         path = root / "html" / name.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(found.body)

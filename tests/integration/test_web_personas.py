@@ -82,7 +82,9 @@ async def test_server_header_and_error_pages_of_each_persona(start: Start, perso
     server, *_ = DOCUMENTED[persona]
     config, _ = await start(persona=persona)
     data = await asyncio.to_thread(
-        _exchange, config.port, b"GET /.env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        _exchange,
+        config.port,
+        b"GET /no-such-page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     )
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.split(b"\r\n")[:2] == [b"HTTP/1.1 404 Not Found", f"Server: {server}".encode()]
