@@ -110,8 +110,12 @@ def stock_nginx(tmp_path: Path) -> Iterator[Scanned]:
         stop()
 
 
-@pytest.fixture
-def web_decoy(tmp_path: Path, decoy_process: Callable[..., DecoyProcess]) -> Scanned:
+# Where the certificate comes from: issued and kept in the state directory (make run), or derived
+# from the seed alone (a docker run with HONEYPODS_PERSONA_SEED and no volume).
+@pytest.fixture(params=["state-dir", "seed-only"])
+def web_decoy(
+    request: pytest.FixtureRequest, tmp_path: Path, decoy_process: Callable[..., DecoyProcess]
+) -> Scanned:
     port, tls_port = free_port(), free_port()
     env = {
         "HONEYPODS_HOST": DECOY_IP,
@@ -122,6 +126,8 @@ def web_decoy(tmp_path: Path, decoy_process: Callable[..., DecoyProcess]) -> Sca
         "HONEYPODS_STATE_DIR": str(tmp_path / "state"),
         "HONEYPODS_PERSONA_SEED": SEED,
     }
+    if request.param == "seed-only":
+        del env["HONEYPODS_STATE_DIR"]
     running = [decoy_process(["web"], env)]
 
     def restart() -> None:

@@ -30,7 +30,11 @@ Start = Callable[..., DecoyProcess]
 
 def _run(decoy_process: Start, **env: str) -> tuple[DecoyProcess, int]:
     port = free_port()
-    full = {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_MYSQL_ACCEPT": "root:", **env}
+    full = {
+        "HONEYPODS_MYSQL_PORT": str(port),
+        "HONEYPODS_MYSQL_ACCEPT": "root:",
+        **env,
+    }
     return decoy_process(["mysql"], full), port
 
 
@@ -66,11 +70,11 @@ def _error(port: int, sql: str) -> tuple[Any, ...]:
     return tuple(info.value.args)
 
 
-def _subject(port: int) -> str:
-    """The certificate subject openssl s_client reads after MySQL's STARTTLS."""
+def _certificates(port: int) -> tuple[str, list[str]]:
+    """The subject and the PEM chain openssl s_client reads after MySQL's STARTTLS."""
     tool = require_tool("openssl")
     done = subprocess.run(
-        [tool, "s_client", "-connect", f"127.0.0.1:{port}", "-starttls", "mysql"],
+        [tool, "s_client", "-connect", f"127.0.0.1:{port}", "-starttls", "mysql", "-showcerts"],
         input="",
         capture_output=True,
         text=True,
@@ -79,7 +83,34 @@ def _subject(port: int) -> str:
     )
     m = re.search(r"^subject=(.*)$", done.stdout, re.M)
     assert m, done.stdout + done.stderr
-    return m.group(1)
+    chain = re.findall(
+        r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", done.stdout, re.S
+    )
+    assert len(chain) == 2, done.stdout  # the server's certificate, then the CA's
+    return m.group(1), chain
+
+
+def _subject(port: int) -> str:
+    return _certificates(port)[0]
+
+
+def _rsa_public_key(port: int) -> bytes:
+    """The caching_sha2_password RSA key PyMySQL asks for when a login without TLS needs full
+    authentication (a password the server's cache does not match)."""
+    conn = pymysql.connect(
+        host="127.0.0.1",
+        port=port,
+        user="root",
+        password="not-the-password",  # a wrong one, to reach full authentication
+        connect_timeout=10,
+        ssl_disabled=True,
+        defer_connect=True,
+    )
+    with pytest.raises(pymysql.err.OperationalError):
+        conn.connect()
+    key: bytes = conn.server_public_key
+    assert key.startswith(b"-----BEGIN PUBLIC KEY-----"), key
+    return key
 
 
 def _login_args(port: int) -> list[str]:
@@ -191,6 +222,8 @@ def _observed(port: int) -> dict[str, Any]:
         "tables": tables,
         "dump": dump.stdout,
         "subject": _subject(port),
+        "certificates": _certificates(port)[1],
+        "rsa_key": _rsa_public_key(port),
     }
 
 
@@ -217,9 +250,13 @@ def test_two_seeds_differ_and_one_seed_is_kept_across_restarts(decoy_process: St
         for table in tables:
             assert f"CREATE TABLE `{table}`" in a["dump"]
     assert a["dump"] != b["dump"]
-    # A restart with the same seed: the same build, host, names and dump.
+    # Each install has its own certificates (server and CA) and RSA key.
+    assert not set(a["certificates"]) & set(b["certificates"])
+    assert a["rsa_key"] != b["rsa_key"]
+    # A restart with the same seed: the same build, host, names, dump, certificates and key, as
+    # a real server's data directory keeps them.
     again = seen[seed_a][1]
-    for key in ("version", "hostname", "databases", "tables", "dump"):
+    for key in ("version", "hostname", "databases", "tables", "dump", "certificates", "rsa_key"):
         assert again[key] == a[key], key
 
 

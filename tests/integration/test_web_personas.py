@@ -160,6 +160,7 @@ def _site(config: WebConfig) -> dict[str, Any]:
         "title": re.search(r"<title>(.*?)</title>", index).group(1),  # type: ignore[union-attr]
         "assets": sorted(re.findall(r'"(/assets/[^"]+)"', index)),
         "subject": subject,
+        "certificate": der,
     }
 
 
@@ -171,12 +172,13 @@ async def test_two_seeds_give_two_sites_and_one_seed_the_same_after_restart(
     config_c, _ = await start("c")
     site_a = await asyncio.to_thread(_site, config_a)
     site_c = await asyncio.to_thread(_site, config_c)
-    for key in ("server", "title", "assets", "subject"):
+    for key in ("server", "title", "assets", "subject", "certificate"):
         assert site_a[key] != site_c[key], key
     for key in ("product", "version", "host"):
         assert site_a["settings"][key] != site_c["settings"][key], key
     assert site_a["subject"] == f"CN={site_a['settings']['host']}"
-    # A restart with the same seed: the same identities.
+    # A restart with the same seed: the same identities, the snakeoil certificate included (no
+    # state directory here: it derives from the seed, key and dates alike).
     await run_a.stop()
     again, _ = await start("a")
     assert await asyncio.to_thread(_site, again) == site_a

@@ -6,6 +6,7 @@ HMAC-SHA256 keyed with the seed, expanded in counter mode when more than 32 byte
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 from collections.abc import Sequence
@@ -30,3 +31,13 @@ def choose(seed: str, label: str, options: Sequence[T]) -> T:
     if not options:
         raise ValueError("choose: no options")
     return options[int.from_bytes(derive(seed, label, 8), "big") % len(options)]
+
+
+def moment(
+    seed: str, label: str, earliest: datetime.datetime, span: datetime.timedelta
+) -> datetime.datetime:
+    """A time in ``[earliest, earliest + span)``, to the second, the same for the same seed and
+    label: when an install "made" something that a client can date (a certificate's notBefore)."""
+    seconds = int(span.total_seconds())
+    offset = int.from_bytes(derive(seed, label, 8), "big") % max(seconds, 1)
+    return earliest + datetime.timedelta(seconds=offset)

@@ -4,7 +4,9 @@ Decoys differ in what their certificate looks like (nginx behind Debian's snakeo
 auto-generated CA and server certificate); how it is built and loaded is the same:
 
 * ``make_pem`` builds RSA 2048 keys and certificates with ``cryptography`` (imported only here, and
-  only when called).
+  only when called). Given the install's seed, keys and serials are derived from it
+  (``core.derivedkeys``) and RSA signatures are deterministic, so the same spec gives the same
+  bytes on every start: a client that pinned the certificate sees it again.
 * ``make_pem_in_child`` does the same in a child process: importing cryptography keeps about 9 MiB
   resident for the rest of the process's life, for one use at start.
 * ``load_pem`` loads a PEM bundle that exists only in memory: the images' root filesystem is
@@ -15,13 +17,17 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import os
 import ssl
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from honeypods.core import derivedkeys
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,9 @@ class CertSpec:
         ca_common_name: the CN of a CA made alongside to sign it; empty, it is self-signed.
         not_before: start of validity (UTC).
         days: lifetime in days.
+        seed: the install's seed; empty, keys and serials are random.
+        label: names this certificate's keys in the derivation (``<label>.key``,
+            ``<label>.ca_key``, ``<label>.serial``); needed with a seed.
     """
 
     common_name: str
@@ -41,6 +50,27 @@ class CertSpec:
     days: int
     sans: tuple[str, ...] = ()
     ca_common_name: str = ""
+    seed: str = field(default="", repr=False)
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.seed and not self.label:
+            raise ValueError("a seeded certificate needs a label")
+
+    def key(self, role: str) -> Any:
+        """The RSA 2048 key of ``role`` (``key`` or ``ca_key``): derived, or fresh."""
+        if self.seed:
+            return derivedkeys.rsa_key(self.seed, f"{self.label}.{role}", 2048)
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def serial(self) -> int:
+        from cryptography import x509
+
+        if self.seed:
+            return derivedkeys.serial(self.seed, f"{self.label}.serial")
+        return x509.random_serial_number()
 
 
 def make_pem(spec: CertSpec) -> bytes:
@@ -52,14 +82,13 @@ def make_pem(spec: CertSpec) -> bytes:
     """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
     end = spec.not_before + datetime.timedelta(days=spec.days)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = spec.key("key")
     builder = (
         x509.CertificateBuilder()
         .subject_name(name(spec.common_name))
@@ -85,12 +114,12 @@ def make_pem(spec: CertSpec) -> bytes:
     if not spec.ca_common_name:
         cert = (
             builder.issuer_name(name(spec.common_name))
-            .serial_number(x509.random_serial_number())
+            .serial_number(spec.serial())
             .sign(key, hashes.SHA256())
         )
         bundle.append(cert.public_bytes(serialization.Encoding.PEM))
         return b"".join(bundle)
-    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_key = spec.key("ca_key")
     ca = (
         x509.CertificateBuilder()
         .subject_name(name(spec.ca_common_name))
@@ -117,16 +146,22 @@ def make_pem(spec: CertSpec) -> bytes:
 
 def make_pem_in_child(spec: CertSpec, timeout: float = 120.0) -> bytes:
     """``make_pem`` in a child process of the same interpreter, so this one never loads
-    cryptography."""
-    args = [
-        spec.common_name,
-        spec.not_before.isoformat(),
-        str(spec.days),
-        spec.ca_common_name,
-        *spec.sans,
-    ]
-    return subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
-        [sys.executable, "-m", "honeypods.core.tls", *args],
+    cryptography. The spec goes on the child's stdin: its arguments are world-readable, and
+    the seed is a secret."""
+    text = json.dumps(
+        {
+            "common_name": spec.common_name,
+            "not_before": spec.not_before.isoformat(),
+            "days": spec.days,
+            "sans": list(spec.sans),
+            "ca_common_name": spec.ca_common_name,
+            "seed": spec.seed,
+            "label": spec.label,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "honeypods.core.tls"],
+        input=text.encode(),
         capture_output=True,
         check=True,
         timeout=timeout,
@@ -159,13 +194,8 @@ def load_pem(context: ssl.SSLContext, bundle: bytes) -> None:
 
 
 if __name__ == "__main__":
-    # The child side of make_pem_in_child: the bundle on stdout.
-    _cn, _start, _days, _ca, *_sans = sys.argv[1:]
-    _spec = CertSpec(
-        common_name=_cn,
-        not_before=datetime.datetime.fromisoformat(_start),
-        days=int(_days),
-        sans=tuple(_sans),
-        ca_common_name=_ca,
-    )
-    sys.stdout.buffer.write(make_pem(_spec))
+    # The child side of make_pem_in_child: the spec on stdin, the bundle on stdout.
+    _spec = json.loads(sys.stdin.buffer.read())
+    _spec["not_before"] = datetime.datetime.fromisoformat(_spec["not_before"])
+    _spec["sans"] = tuple(_spec["sans"])
+    sys.stdout.buffer.write(make_pem(CertSpec(**_spec)))

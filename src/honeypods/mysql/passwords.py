@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from honeypods.mysql.codec.constants import CACHING_SHA2, NATIVE
@@ -132,9 +132,16 @@ class Accounts:
 
 
 class RsaKeys:
-    """caching_sha2_password's key pair: the PEM public key, and decryption of full-auth data."""
+    """caching_sha2_password's key pair: the PEM public key, and decryption of full-auth data.
 
-    def __init__(self) -> None:
+    MySQL makes the pair (RSA 2048) when its data directory is initialised and keeps it; a
+    seeded install passes ``derive``, which makes the private key from the seed, so a client that
+    pinned the public key (``--server-public-key-path``) finds it again after a restart. Without
+    it the pair is fresh per process.
+    """
+
+    def __init__(self, derive: Callable[[], Any] | None = None) -> None:
+        self._derive = derive
         # The RSA private key and its OAEP padding, and the public key in PEM; made on first use.
         self._rsa: tuple[Any, Any] | None = None
         self._pem = b""
@@ -144,7 +151,7 @@ class RsaKeys:
         """The PEM public key, or b"" when this process cannot do RSA."""
         if not self._tried:
             self._tried = True
-            self._rsa, self._pem = _rsa_keys()
+            self._rsa, self._pem = _rsa_keys(self._derive)
         return self._pem
 
     def decrypt(self, data: bytes, salt: bytes) -> bytes | None:
@@ -160,13 +167,16 @@ class RsaKeys:
         return password[:-1] if password.endswith(b"\0") else password
 
 
-def _rsa_keys() -> tuple[tuple[Any, Any] | None, bytes]:
+def _rsa_keys(derive: Callable[[], Any] | None) -> tuple[tuple[Any, Any] | None, bytes]:
     try:
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import padding, rsa
     except ImportError:
         return None, b""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if derive is not None:
+        key = derive()
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )

@@ -20,6 +20,7 @@ reference names (``app_prod``, ``billing`` and their tables), which the unit tes
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -41,6 +42,9 @@ class Persona:
     removed: frozenset[str] = frozenset()
     # Statements this build no longer parses (a 1064 syntax error), as regexes on the text.
     removed_syntax: tuple[str, ...] = ()
+    # The release day (UTC): a seeded install's data directory, and with it the auto-generated
+    # certificates and RSA key pair, is dated some months after it.
+    released: datetime.datetime = datetime.datetime(2024, 1, 16, tzinfo=datetime.UTC)
 
 
 # InnoDB defaults MySQL 8.0 ships (8.0.36 to 8.0.40 share them), as SHOW VARIABLES prints them
@@ -86,18 +90,21 @@ PERSONAS: Final[Mapping[str, Persona]] = {
             "8.0.36",
             "MySQL Community Server 8.0.36 (mysql:8.0.36, Oracle Linux 8)",
             _INNODB_80,
+            released=datetime.datetime(2024, 1, 16, tzinfo=datetime.UTC),
         ),
         Persona(
             "mysql-8.0.40",
             "8.0.40",
             "MySQL Community Server 8.0.40 (mysql:8.0.40, Oracle Linux 9)",
             _INNODB_80,
+            released=datetime.datetime(2024, 10, 15, tzinfo=datetime.UTC),
         ),
         Persona(
             "mysql-8.4.3",
             "8.4.3",
             "MySQL Community Server 8.4.3 LTS (mysql:8.4.3, Oracle Linux 9)",
             _INNODB_84,
+            released=datetime.datetime(2024, 10, 15, tzinfo=datetime.UTC),
             removed=frozenset(("default_authentication_plugin", "have_openssl", "have_ssl")),
             removed_syntax=(
                 r"show\s+(master\s+(status|logs)|slave\s+(status|hosts))\b",

@@ -50,7 +50,7 @@ from honeypods.mysql.config import MysqlConfig
 from honeypods.mysql.errors import ER_1043_BAD_HANDSHAKE
 from honeypods.mysql.honeydata import planted_rows
 from honeypods.mysql.passwords import make_salt
-from honeypods.mysql.shared import Server
+from honeypods.mysql.shared import Server, derive_keys
 from honeypods.mysql.sql import SqlSession
 from honeypods.mysql.tls import TlsError, TlsLayer
 
@@ -360,9 +360,13 @@ async def start(
         proxy: PROXY protocol from load balancers in front of it; off when None.
         host: address to bind.
         metrics_port: unused; part of every decoy's signature.
-        persona_seed: the install's seed; accounts without a pinned password draw theirs from it.
+        persona_seed: the install's seed: persona, names, weak passwords, certificates and RSA key
+            derive from it.
     """
     del metrics_port
+    # The derived keys' primes are found before listening, outside the event loop, so the first
+    # client that asks for TLS or the RSA key is not held up by them.
+    await asyncio.get_running_loop().run_in_executor(None, derive_keys, persona_seed, config.tls)
     guard = Guard(DECOY, limits, RULE, proxy=proxy)
     guard.expire_within(config.connect_timeout)
     holder: list[Server] = []

@@ -2,12 +2,14 @@
 
 Built once at start from the settings and the install's seed (mysql/personas.py): the persona and
 the names are the seed's unless a setting pins them, so every replica and restart of one install
-shows the same build, host name and schemas. Connections read it, take connection ids from it and
-make the TLS context on first use.
+shows the same build, host name, schemas, certificates and RSA key. Connections read it, take
+connection ids from it and make the TLS context on first use.
 """
 
 from __future__ import annotations
 
+import datetime
+import functools
 import importlib.util
 import secrets
 import ssl
@@ -15,13 +17,25 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from honeypods.core import honeytokens
+from honeypods.core import derivedkeys, honeytokens
 from honeypods.mysql.config import MysqlConfig
 from honeypods.mysql.passwords import Accounts, RsaKeys
 from honeypods.mysql.personas import Naming, Persona, naming_for, persona_for
 from honeypods.mysql.sql import default_variables
 from honeypods.mysql.sql.schema import Schemas, named_schemas
-from honeypods.mysql.tls import make_context
+from honeypods.mysql.tls import datadir_made, make_context
+
+
+def derive_keys(seed: str, tls: bool) -> None:
+    """Find the primes of a seeded install's keys (``core.derivedkeys`` keeps them): the RSA key,
+    and the TLS pair when TLS is offered. About a second of CPU; none without cryptography."""
+    if not seed or importlib.util.find_spec("cryptography") is None:
+        return
+    labels = ["mysql.rsa_key"]
+    if tls:
+        labels += ["mysql.tls.key", "mysql.tls.ca_key"]
+    for label in labels:
+        derivedkeys.rsa_primes(seed, label, 2048)
 
 
 @dataclass
@@ -40,6 +54,10 @@ class Server:
     variables: dict[str, str | int | bool]
     next_id: int
     started: float
+    # The install's seed: the TLS pair and the RSA key derive from it.
+    seed: str = ""
+    # When the data directory was made: the certificates' notBefore.
+    made: datetime.datetime | None = None
     # TLS, offered when configured and cryptography is installed; the context is made on first use.
     tls_offered: bool = False
     tls: ssl.SSLContext | None = None
@@ -48,7 +66,8 @@ class Server:
     def tls_context(self) -> ssl.SSLContext | None:
         if not self.tls_tried:
             self.tls_tried = True
-            self.tls = make_context(self.version)
+            made = self.made or datadir_made(self.seed, self.persona.released)
+            self.tls = make_context(self.version, made, self.seed)
         return self.tls
 
     @classmethod
@@ -77,7 +96,13 @@ class Server:
             schemas=named_schemas(naming.databases, naming.tables),
             tokens=tokens,
             accounts=Accounts(accept, config.auth_plugin, seed),
-            keys=RsaKeys(),
+            keys=RsaKeys(
+                functools.partial(derivedkeys.rsa_key, seed, "mysql.rsa_key", 2048)
+                if seed
+                else None
+            ),
+            seed=seed,
+            made=datadir_made(seed, persona.released),
             variables=variables,
             # Ids continue from what a server up for a while would have handed out.
             next_id=8 + secrets.randbelow(4000),

@@ -2,8 +2,10 @@
 
 MySQL 8.0 creates a CA and a server certificate at first start when none are configured (RSA 2048,
 ten years, subjects ``MySQL_Server_<version>_Auto_Generated_CA_Certificate`` and
-``..._Server_Certificate``) and offers TLS by default. We make the same pair, once per process,
-when the first client asks for TLS, so scanners that never do never load ``cryptography``.
+``..._Server_Certificate``) and offers TLS by default. We make the same pair when the first client
+asks for TLS, so scanners that never do never load ``cryptography``. A seeded install derives the
+keys and the day the data directory was made from its seed (``datadir_made``), so the pair is the
+same after every restart, as a real server's data directory keeps it.
 
 The TLS layer is an ``ssl.SSLObject`` over memory BIOs, driven from the adapter's
 ``data_received``: no second protocol object, no task, and the bytes that followed the client's
@@ -20,26 +22,46 @@ import ssl
 from typing import Final
 
 from honeypods.core import tls
+from honeypods.core.seed import moment
 
 # The ciphers and versions MySQL 8.0 accepts by default (TLSv1.2 and TLSv1.3).
 MIN_VERSION: Final = ssl.TLSVersion.TLSv1_2
+# A seeded install's data directory was made within this long after its version's release.
+DATADIR_SPAN: Final = datetime.timedelta(days=300)
 
 
 class TlsError(Exception):
     """The TLS handshake or record layer failed; the connection ends."""
 
 
-def make_context(server_version: str) -> ssl.SSLContext | None:
-    """A server context with a fresh MySQL-style certificate chain, or None without cryptography."""
+def datadir_made(seed: str, released: datetime.datetime) -> datetime.datetime:
+    """When the install's data directory was initialised: within ``DATADIR_SPAN`` after the
+    persona's release for a seeded install (never later than a month ago), some weeks before now
+    otherwise."""
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    recent = now - datetime.timedelta(days=30)
+    if seed:
+        return min(moment(seed, "mysql.datadir.made", released, DATADIR_SPAN), recent)
+    return recent - datetime.timedelta(
+        days=secrets.randbelow(300), seconds=secrets.randbelow(86400)
+    )
+
+
+def make_context(
+    server_version: str, made: datetime.datetime, seed: str = ""
+) -> ssl.SSLContext | None:
+    """A server context with a MySQL-style certificate chain made at ``made`` (derived from
+    ``seed``, fresh without one), or None without cryptography."""
     if importlib.util.find_spec("cryptography") is None:
         return None
-    # The data directory was initialised some weeks before "now", like the persona's uptime.
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
-        days=30 + secrets.randbelow(300), seconds=secrets.randbelow(86400)
-    )
     prefix = f"MySQL_Server_{server_version}_Auto_Generated"
     spec = tls.CertSpec(
-        f"{prefix}_Server_Certificate", start, 3650, ca_common_name=f"{prefix}_CA_Certificate"
+        f"{prefix}_Server_Certificate",
+        made,
+        3650,
+        ca_common_name=f"{prefix}_CA_Certificate",
+        seed=seed,
+        label="mysql.tls",
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = MIN_VERSION

@@ -19,7 +19,8 @@ checks of the extension (an empty or doubled name) come first, alike in both.
 Every handshake, completed or not, is one ``web.tls`` event, a refused name marked
 ``web.sni_rejected``. The certificate is one from files (a Secret in the chart), one issued by an
 internal CA and kept in the state directory (``core.certstore``, for ``make run``), or else a
-fresh self-signed one like Debian's snakeoil, made by ``core.tls``.
+self-signed one like Debian's snakeoil, made by ``core.tls``: derived from the install's seed, so
+a ``docker run`` with HONEYPODS_PERSONA_SEED serves the same certificate after every restart.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any, Final, cast
 
 from honeypods.core import asyncio_shim, certstore, events, ssl_shim, tls
 from honeypods.core.guard import Session
+from honeypods.core.seed import moment
 from honeypods.core.transport import feed
 from honeypods.web.config import WebConfig
 from honeypods.web.connection import WebConnection
@@ -45,6 +47,8 @@ NGINX_ALPN: Final = ("http/1.1", "http/1.0", "http/0.9")
 SESSION_TIMEOUT: Final = (
     300  # nginx ssl_session_timeout 5m: sessions and the tickets' lifetime hint
 )
+# A seeded snakeoil certificate is dated within this long after the distribution's release.
+SNAKEOIL_SPAN: Final = datetime.timedelta(days=548)
 HANDSHAKE_TIMEOUT: Final = 60.0  # nginx: the handshake runs under client_header_timeout
 
 
@@ -129,6 +133,7 @@ def make_ssl_context(
     sni: dict[int, tuple[str | None, bool]],
     persona: NginxPersona,
     state_dir: str = "",
+    seed: str = "",
 ) -> ssl.SSLContext:
     """Server context with the persona's nginx defaults and the server-name check.
 
@@ -136,7 +141,9 @@ def make_ssl_context(
         config: the decoy's settings.
         sni: filled by the SNI callback: id of the SSL object -> (name sent, refused).
         persona: the nginx build: its TLS floor, ciphers and ALPN refusal.
-        state_dir: where the issued certificate is kept; empty, a fresh snakeoil one.
+        state_dir: where the issued certificate is kept; empty, a snakeoil one.
+        seed: the install's seed, which the snakeoil certificate derives from (the same one on
+            every start); empty, a fresh one per start.
 
     Raises:
         OSError: the state directory cannot be written.
@@ -167,7 +174,9 @@ def make_ssl_context(
         )
         tls.load_pem(ctx, certstore.load_or_issue_in_child(Path(state_dir, "web"), issue))
     else:
-        spec = _certificate(config.tls_common_name, config.tls_sans)
+        # With server names set, the self-signed certificate names them, as one made for a
+        # configured server_name would.
+        spec = _certificate(config.tls_common_name, config.certificate_names(), persona, seed)
         tls.load_pem(ctx, tls.make_pem_in_child(spec))
     names = config.server_names() if config.tls_reject_handshake else None
 
@@ -183,9 +192,21 @@ def make_ssl_context(
     return ctx
 
 
-def _certificate(common_name: str, sans: tuple[str, ...]) -> tls.CertSpec:
-    # Debian's make-ssl-cert snakeoil: self-signed, ten years; made a few days before start.
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=3)
+def _certificate(
+    common_name: str, sans: tuple[str, ...], persona: NginxPersona | None = None, seed: str = ""
+) -> tls.CertSpec:
+    """Debian's make-ssl-cert snakeoil: self-signed, ten years, made when the host was set up.
+
+    Seeded, that day falls in the 18 months after the persona's distribution came out (never
+    later than three days ago) and the key is the seed's; otherwise a fresh key made three days
+    before start.
+    """
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    start = now - datetime.timedelta(days=3)
+    if persona is not None and seed:
+        made = moment(seed, "web.snakeoil.made", persona.released, SNAKEOIL_SPAN)
+        start = min(made, start)
+        return tls.CertSpec(common_name, start, 3650, sans, seed=seed, label="web.snakeoil")
     return tls.CertSpec(common_name, start, 3650, sans)
 
 

@@ -25,6 +25,7 @@ source:
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -42,6 +43,8 @@ class NginxPersona:
         strict_framing: refuses Content-Length with Transfer-Encoding and HTTP/1.0 chunked.
         alpn_refuse: refuses a handshake whose ALPN offer it cannot meet.
         tls_floor: ``TLSv1`` or ``TLSv1_2``, a ``ssl.TLSVersion`` name.
+        released: the distribution's release day (UTC): the fallback snakeoil certificate of a
+            seeded install is dated some months after it, as the host was set up then.
         ciphers: the OpenSSL cipher string.
     """
 
@@ -52,6 +55,7 @@ class NginxPersona:
     strict_framing: bool
     alpn_refuse: bool
     tls_floor: str
+    released: datetime.datetime
     ciphers: str = "HIGH:!aNULL:!MD5"
 
 
@@ -66,6 +70,7 @@ PERSONAS: Final[Mapping[str, NginxPersona]] = {
             strict_framing=False,
             alpn_refuse=False,
             tls_floor="TLSv1_2",
+            released=datetime.datetime(2022, 4, 21, tzinfo=datetime.UTC),
         ),
         NginxPersona(
             name="nginx-1.22.1-debian12",
@@ -75,6 +80,7 @@ PERSONAS: Final[Mapping[str, NginxPersona]] = {
             strict_framing=True,
             alpn_refuse=True,
             tls_floor="TLSv1",
+            released=datetime.datetime(2023, 6, 10, tzinfo=datetime.UTC),
         ),
         NginxPersona(
             name="nginx-1.24.0-ubuntu24.04",
@@ -84,6 +90,7 @@ PERSONAS: Final[Mapping[str, NginxPersona]] = {
             strict_framing=True,
             alpn_refuse=True,
             tls_floor="TLSv1_2",
+            released=datetime.datetime(2024, 4, 25, tzinfo=datetime.UTC),
         ),
     )
 }

@@ -63,7 +63,9 @@ async def start(
         (guard.protocol_factory(lambda session: WebConnection(session, server)), config.port)
     ]
     if config.tls_port:
-        server.ssl_context = make_ssl_context(server.config, server.sni, server.persona, state_dir)
+        server.ssl_context = make_ssl_context(
+            server.config, server.sni, server.persona, state_dir, persona_seed
+        )
         sniffer = guard.protocol_factory(lambda session: TlsSniffer(session, server))
         bindings.append((sniffer, config.tls_port))
     running = await guard.start(host, bindings)
