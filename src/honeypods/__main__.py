@@ -208,6 +208,20 @@ def _run(coro: Any, event_loop: str) -> None:
     asyncio.run(coro)
 
 
+def plants(settings: Settings, seed: str) -> dict[str, str]:
+    """What this install calls each honeytoken place, as the decoys planting there describe it.
+
+    Every registered decoy describes its places, whether it runs here or not: the chart runs each
+    decoy in its own pod, and all of them must name the same places, so a decoy running elsewhere
+    describes them from the seed alone; one running here also sees its own settings.
+    """
+    out: dict[str, str] = {}
+    for spec in registry.every():
+        for place, describe in spec.plants.items():
+            out[place] = describe(seed, settings.configs.get(spec.name))
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     decoys = list(args.command_or_decoy)
@@ -236,12 +250,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(f"honeypods: configuration error: {message}", file=sys.stderr)
             return 2
+    seed = seed or honeytokens.random_seed()
     honeytokens.install(
         honeytokens.Honeytokens(
-            seed or honeytokens.random_seed(),
+            seed,
             common.honeytoken_placements,
             common.honeytoken_secret,
             common.honeytoken_mysql_address,
+            plants(settings, seed),
         )
     )
     level = getattr(logging, settings.common.log_level.upper())

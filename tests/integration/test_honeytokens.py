@@ -18,6 +18,7 @@ from tests.conftest import MYSQL_REFERENCE, DecoyProcess, free_port, require_too
 from tests.integration.crawl import crawl
 
 from honeypods.core.honeytokens import values
+from honeypods.mysql.personas import naming_for
 
 pytestmark = pytest.mark.integration
 
@@ -152,7 +153,25 @@ def test_an_api_call_with_the_leaked_token_raises_it(decoy_process: Start) -> No
     (event,) = _used(web)
     assert event["honeytoken"]["name"] == "api-token"
     assert event["honeytoken"]["used_on"] == "web"
-    assert event["honeytoken"]["placements"] == [*DASHBOARD, "database:app_prod.api_keys"]
+    # The web pod names the table the MySQL decoy of this install holds the token in: drawn
+    # from the seed, not the reference app_prod.api_keys.
+    naming = naming_for(SEED)
+    database, table = naming.db("app_prod"), naming.table("api_keys")
+    assert (database, table) != ("app_prod", "api_keys")
+    assert event["honeytoken"]["placements"] == [*DASHBOARD, f"database:{database}.{table}"]
+
+    # And that table is there, holding the token, on the install's MySQL decoy.
+    mysql = require_tool("mysql")
+    _db, port = _mysql(decoy_process, drawn_names="yes", HONEYPODS_PERSONA_SEED=SEED)
+    sql = f"SHOW TABLES; SELECT '--'; SELECT secret FROM `{table}`"  # noqa: S608 - a drawn name
+    out = subprocess.run(
+        [mysql, "-h", "127.0.0.1", "-P", str(port), "--skip-ssl", "--connect-timeout=10",
+         "-u", "root", "--password=root", "-N", "-D", database, "-e", sql],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    shown, _, secrets = out.stdout.partition("--")
+    assert table in shown.split()
+    assert secrets.split() == [token]
 
 
 def test_without_a_seed_each_start_plants_other_tokens(decoy_process: Start) -> None:

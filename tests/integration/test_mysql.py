@@ -462,7 +462,7 @@ def test_hydra_finds_exactly_one_password_drawn_from_the_seed(
 ) -> None:
     hydra = require_tool("hydra")
     port = free_port()
-    seed = "test-install-0002"  # root draws 12345678 here
+    seed = "test-install-0002"  # root draws "password" here
     # The defaults: root and admin, each with one weak password drawn from the install's seed.
     proc = decoy_process(
         ["mysql"], {"HONEYPODS_MYSQL_PORT": str(port), "HONEYPODS_PERSONA_SEED": seed}

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
+from honeypods.__main__ import plants
 from honeypods.core import alerting, honeytokens
 from honeypods.core.honeytokens import Honeytokens, values
 from honeypods.core.settings import ConfigError, load
 from honeypods.mysql.codec import ResultSet
 from honeypods.mysql.honeydata import planted_rows
+from honeypods.mysql.personas import api_key_table, naming_for
 from honeypods.mysql.sql import SqlSession, answer, default_variables
 
 SEED = "k3VZ8bq0rM2wY7pT4sX9nL1cF6hJ5dGa"
@@ -39,10 +41,38 @@ def test_without_the_secret_the_bastion_login_is_planted_nowhere() -> None:
     assert tokens.places("api-token") == [
         "dashboard:/.env",
         "dashboard:/config.js",
-        "database:app_prod.api_keys",
+        "database:the application's API-key table",  # no decoy described it
     ]
     assert not tokens.live("bastion-login")
     assert Honeytokens(SEED, ()).places("db-login") == []
+
+
+@pytest.mark.parametrize("seed", [SEED, "Zp4u0Jr9Wq2mXe7Kc5Nv8Hb1Ty6Ls3Dg"])
+def test_the_database_placement_names_the_installs_own_table(seed: str) -> None:
+    naming = naming_for(seed)
+    table = f"{naming.db('app_prod')}.{naming.table('api_keys')}"
+    assert table != "app_prod.api_keys"  # both seeds draw other names than the reference ones
+    # Any process of the install, whichever decoys it runs, describes it so.
+    for decoys in (["web"], ["mysql"], ["ssh"], ["web", "mysql"]):
+        described = plants(load(decoys, env={"HONEYPODS_PERSONA_SEED": seed}), seed)
+        assert described == {"database": table}, decoys
+        tokens = Honeytokens(seed, plants=described)
+        assert tokens.places("api-token")[-1] == f"database:{table}"
+        assert tokens.used("api-token", via="web")["honeytoken.placements"][-1] == (
+            f"database:{table}"
+        )
+
+
+def test_pinned_names_reach_only_the_mysql_decoys_own_process() -> None:
+    env = {
+        "HONEYPODS_PERSONA_SEED": SEED,
+        "HONEYPODS_MYSQL_DATABASES": "crm_live,billing",
+        "HONEYPODS_MYSQL_TABLES": "users,customers,tokens,sessions,cards,invoices",
+    }
+    assert plants(load(["mysql"], env=env), SEED) == {"database": "crm_live.tokens"}
+    assert plants(load(["web", "mysql"], env=env), SEED) == {"database": "crm_live.tokens"}
+    # A pod without the MySQL decoy knows the seed's names only (docs/honeytokens.md).
+    assert plants(load(["web"], env=env), SEED) == {"database": api_key_table(SEED)}
 
 
 def test_a_token_found_only_in_the_secret_says_secrets_were_read() -> None:

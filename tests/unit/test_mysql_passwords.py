@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from honeypods.core.seed import choose
 from honeypods.mysql.codec.constants import CACHING_SHA2, NATIVE
 from honeypods.mysql.passwords import (
     WEAK_PASSWORDS,
@@ -37,6 +38,8 @@ def test_the_seed_decides_and_installs_differ() -> None:
     drawn = {weak_password(f"install-{i}", "root") for i in range(200)}
     assert drawn == set(WEAK_PASSWORDS)  # every listed one is reachable
     assert weak_password("x", "root") == weak_password("x", "root")
+    # Drawn as every per-install choice is, by core.seed, under its own label per user.
+    assert weak_password("x", "admin") == choose("x", "mysql.password/admin", WEAK_PASSWORDS)
 
 
 def test_pinned_passwords_and_retain_current_password() -> None:

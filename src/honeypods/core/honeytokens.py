@@ -10,9 +10,12 @@ where they looked. Rules this module keeps:
   plants (Helm has no HMAC); with the seed secret and last in the hashed text, one token reveals
   nothing of another.
 * Where each token is planted is fixed here (``CANDIDATES``): the dashboard's leaked files hold
-  the database login and the API token, the database decoy's ``app_prod.api_keys`` table the API
-  token, and the chart's decoy Secret the database and bastion (SSH) logins. Core names no decoy:
-  the places are ``dashboard``, ``database`` and ``secret``. An install turns placements on
+  the database login and the API token, the database decoy's API-key table the API token, and the
+  chart's decoy Secret the database and bastion (SSH) logins. Core names no decoy: the places are
+  ``dashboard``, ``database`` and ``secret``, and what a place is called in this install (the
+  database's ``<database>.<table>``, which each install draws from its seed) comes from the decoy
+  that plants there (``registry.Decoy.plants``), through ``Honeytokens.plants``, which the runner
+  fills. An install turns placements on
   (``HONEYPODS_HONEYTOKEN_PLACEMENTS``, ``HONEYPODS_HONEYTOKEN_SECRET``); a token with no
   placement turned on is planted nowhere and its use is not reported.
 * The bastion login is planted in the Secret only, so its use proves that someone read Secrets of the
@@ -42,10 +45,11 @@ DATABASE: Final = "database"
 SECRET: Final = "secret"  # noqa: S105 - a placement name, not a password
 PLACES: Final = (DASHBOARD, DATABASE, SECRET)
 
-# What the web decoy serves the leak as, and the MySQL table holding the API token: the
-# placements' descriptions name them.
+# What the web decoy serves the leak as: the dashboard placement's descriptions name them.
 DASHBOARD_FILES: Final = ("/.env", "/config.js")
-DATABASE_TABLE: Final = "app_prod.api_keys"
+# What a place is called when no decoy described it (``Honeytokens.plants``): the table's name
+# depends on the install, so only the decoy that plants there can name it.
+GENERIC_PLANTS: Final[Mapping[str, str]] = {DATABASE: "the application's API-key table"}
 
 # token name -> (kind, the places it can be planted).
 CANDIDATES: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
@@ -91,12 +95,16 @@ class Honeytokens:
         placements: places turned on, of ``PLACES``; ``secret`` counts only with ``secret``.
         secret: ``namespace/name`` of the chart's decoy Secret, or empty when there is none.
         mysql_address: ``host:port`` the leaked files name for the MySQL login.
+        plants: place -> what it is called in this install, as the decoy planting there
+            describes it (``database`` -> ``<database>.<table>``); a place missing here is
+            described by ``GENERIC_PLANTS``.
     """
 
     seed: str
     placements: tuple[str, ...] = (DASHBOARD, DATABASE)
     secret: str = ""
     mysql_address: str = "internal-backend:3306"
+    plants: Mapping[str, str] = field(default_factory=dict)
     tokens: Mapping[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -136,7 +144,7 @@ class Honeytokens:
             if place == DASHBOARD:
                 out.extend(f"{DASHBOARD}:{path}" for path in DASHBOARD_FILES)
             elif place == DATABASE:
-                out.append(f"{DATABASE}:{DATABASE_TABLE}")
+                out.append(f"{DATABASE}:{self.plants.get(DATABASE, GENERIC_PLANTS[DATABASE])}")
             else:
                 out.append(f"secret:{self.secret}")
         return out

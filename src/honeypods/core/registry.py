@@ -10,6 +10,9 @@ Rules this module keeps:
 * Components that are not decoys but run the same way (``honeypods run enricher``) are in
   ``SERVICES``: the same entry, the same settings and events, but ``honeypods run`` without names
   starts the decoys only.
+* A decoy that plants a honeytoken names the place as the install calls it (``plants``), from
+  the seed alone when the decoy runs in another process: the chart runs each decoy in its own
+  pod, and every pod's ``honeytoken.used`` must name the same places.
 * Constructing a ``Decoy`` adds its events to the catalogue, so a decoy's events are known as soon
   as anything of the decoy is imported.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -77,6 +80,11 @@ class Decoy:
         seeded: its persona draws per-install choices from HONEYPODS_PERSONA_SEED; its ``start``
             takes ``persona_seed``.
         keeps_state: its ``start`` takes ``state_dir`` (HONEYPODS_STATE_DIR).
+        plants: honeytoken place (``core.honeytokens.PLACES``) -> ``describe(seed, config)``,
+            what this install calls the place where the decoy plants tokens there; ``config`` is
+            the decoy's settings when it runs in this process, None when it runs elsewhere (the
+            description then comes from the seed alone). Cheap and pure: the runner calls it for
+            every registered decoy at start.
     """
 
     name: str
@@ -90,6 +98,7 @@ class Decoy:
     proxy_protocol: bool = False
     seeded: bool = False
     keeps_state: bool = False
+    plants: Mapping[str, Callable[[str, Any], str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         events.register(self.name, self.events)

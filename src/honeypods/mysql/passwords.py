@@ -11,8 +11,9 @@ Rules this module keeps:
 * An account has one password, as a real one has (two with RETAIN CURRENT PASSWORD), so a
   brute-forcer that goes on after its first hit still finds one. An account listed without a
   password gets one of ``WEAK_PASSWORDS``, drawn from the per-install seed
-  (HONEYPODS_PERSONA_SEED) and the user name: every replica and restart of one install agrees.
-* Pure functions and objects: no asyncio, nothing of ``honeypods.core``.
+  (HONEYPODS_PERSONA_SEED) and the user name with ``core.seed.choose``, as every per-install
+  choice is: every replica and restart of one install agrees.
+* Pure functions and objects: no asyncio, nothing of ``honeypods.core`` but the seed helper.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
+from honeypods.core.seed import choose
 from honeypods.mysql.codec.constants import CACHING_SHA2, NATIVE
 
 # Byte b -> b & 0x7F, with NUL and '$' moved up by one: one C call per salt on the accept path.
@@ -49,8 +51,7 @@ WEAK_PASSWORDS: Final = (
 
 def weak_password(seed: str, user: str) -> str:
     """The password of ``user`` in the install whose seed is ``seed``: one of WEAK_PASSWORDS."""
-    digest = hmac.new(seed.encode(), b"mysql.password\0" + user.encode(), hashlib.sha256).digest()
-    return WEAK_PASSWORDS[int.from_bytes(digest[:8], "big") % len(WEAK_PASSWORDS)]
+    return choose(seed, f"mysql.password/{user}", WEAK_PASSWORDS)
 
 
 def make_salt() -> bytes:

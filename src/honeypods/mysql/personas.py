@@ -16,6 +16,8 @@ removal of the MASTER/SLAVE statements (SHOW MASTER STATUS is a syntax error the
 The install's names (``Naming``) come from HONEYPODS_PERSONA_SEED, one label per choice, so two
 installs differ and one install keeps its names across restarts. The empty seed gives the
 reference names (``app_prod``, ``billing`` and their tables), which the unit tests use.
+``api_key_table`` names the table holding the planted API token, for the honeytoken events of
+every decoy of the install.
 """
 
 from __future__ import annotations
@@ -218,3 +220,11 @@ def naming_for(
             for ref, options in TABLES.items()
         }
     return Naming(host, {"app_prod": app, "billing": billing}, names)
+
+
+def api_key_table(seed: str, *, databases: Sequence[str] = (), tables: Sequence[str] = ()) -> str:
+    """``<database>.<table>`` of the install's API keys (the reference ``app_prod.api_keys``),
+    where mysql.honeydata plants the API token; ``databases`` and ``tables`` as ``naming_for``'s.
+    """
+    naming = naming_for(seed, databases=databases, tables=tables)
+    return f"{naming.db('app_prod')}.{naming.table('api_keys')}"
