@@ -19,7 +19,7 @@ import pymysql
 import pytest
 from tests.conftest import DecoyProcess, free_port, require_tool
 
-from honeypods.mysql.passwords import WEAK_PASSWORDS, weak_password
+from honeypods.mysql.personas import WEAK_PASSWORDS, weak_password
 
 pytestmark = pytest.mark.integration
 

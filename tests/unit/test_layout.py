@@ -1,9 +1,8 @@
 """The package layout's rules (STYLE.md section 2), read from the source with ``ast``.
 
 A later change cannot break them quietly: core imports no decoy, decoys import core and
-themselves only, sans-IO modules import neither asyncio nor core (but core's seed helper), other
-libraries' private names stay in the shims, no module is over 400 lines, and no two modules import
-each other in a circle.
+themselves only, sans-IO modules import neither asyncio nor core, other libraries' private names
+stay in the shims, no module is over 400 lines, and no two modules import each other in a circle.
 """
 
 from __future__ import annotations
@@ -44,11 +43,7 @@ SANS_IO = (
     "enricher/pods.py",
     "enricher/history.py",
     "enricher/lines.py",
-    "core/seed.py",
 )
-# The core modules sans-IO ones may import: pure functions that hold to the sans-IO rule
-# themselves (above), so that every per-install choice is drawn one way.
-PURE_CORE = ("honeypods.core.seed",)
 
 
 @dataclass
@@ -177,8 +172,6 @@ def test_codecs_and_personas_import_neither_asyncio_nor_core() -> None:
         for base, _names, _typing in module.imports:
             top = base.split(".")[0]
             assert top not in ("asyncio", "uvloop", "socket", "ssl"), f"{module.name}: {base}"
-            if base in PURE_CORE:
-                continue
             assert not base.startswith("honeypods.core"), f"{module.name} imports {base}"
             assert _part_of(base) in (None, _part_of(module.name)), f"{module.name}: {base}"
 

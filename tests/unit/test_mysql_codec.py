@@ -678,7 +678,6 @@ def test_auth_table_covers_every_state() -> None:
 
 def test_sans_io_modules_import_neither_asyncio_nor_core() -> None:
     # The codec, the persona and the policy modules (h11's rule); server.py and tls.py adapt.
-    # Core's seed helper is pure itself (test_layout.PURE_CORE): passwords draws with it.
     package = Path(errors.__file__).parent
     sans_io = [*package.glob("codec/*.py"), *package.glob("sql/*.py")]
     sans_io += [package / f"{name}.py" for name in ("auth", "commands", "errors", "passwords")]
@@ -691,8 +690,7 @@ def test_sans_io_modules_import_neither_asyncio_nor_core() -> None:
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] != "asyncio", path
-                if name != "honeypods.core.seed":
-                    assert not name.startswith("honeypods.core"), path
+                assert not name.startswith("honeypods.core"), path
 
 
 def test_no_module_over_400_lines() -> None:

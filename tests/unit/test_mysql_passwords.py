@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
+import pytest
+
 from honeypods.core.seed import choose
 from honeypods.mysql.codec.constants import CACHING_SHA2, NATIVE
-from honeypods.mysql.passwords import (
-    WEAK_PASSWORDS,
-    Accounts,
-    scramble_caching_sha2,
-    scramble_native,
-    weak_password,
-)
+from honeypods.mysql.passwords import Accounts, scramble_caching_sha2, scramble_native
+from honeypods.mysql.personas import WEAK_PASSWORDS, weak_password
 
 SALT = b"0123456789abcdefghij"
 
@@ -27,7 +26,7 @@ def _accepted(accounts: Accounts, user: bytes, plugin: str) -> list[str]:
 
 def test_each_account_has_exactly_one_weak_password() -> None:
     for seed in ("a", "b", "install-42", ""):
-        accounts = Accounts(("root", "admin"), CACHING_SHA2, seed)
+        accounts = Accounts(("root", "admin"), CACHING_SHA2, functools.partial(weak_password, seed))
         for user in ("root", "admin"):
             accepted = _accepted(accounts, user.encode(), CACHING_SHA2)
             assert accepted == [weak_password(seed, user)]
@@ -43,8 +42,15 @@ def test_the_seed_decides_and_installs_differ() -> None:
 
 
 def test_pinned_passwords_and_retain_current_password() -> None:
-    accounts = Accounts(("root:s3cret", "root:old", "bob:"), NATIVE, "seed")
+    accounts = Accounts(
+        ("root:s3cret", "root:old", "bob:"), NATIVE, functools.partial(weak_password, "seed")
+    )
     assert accounts.knows(b"root", b"s3cret")
     assert accounts.knows(b"root", b"old")
     assert not accounts.knows(b"root", weak_password("seed", "root").encode() or b"none")
     assert accounts.check(b"bob", NATIVE, b"", SALT) == b""
+
+
+def test_a_bare_account_needs_a_weak_password() -> None:
+    with pytest.raises(ValueError, match="root"):
+        Accounts(("root",), NATIVE)

@@ -10,10 +10,10 @@ Rules this module keeps:
   ``cryptography``; without ``cryptography`` there is no key, as on a server without one.
 * An account has one password, as a real one has (two with RETAIN CURRENT PASSWORD), so a
   brute-forcer that goes on after its first hit still finds one. An account listed without a
-  password gets one of ``WEAK_PASSWORDS``, drawn from the per-install seed
-  (HONEYPODS_PERSONA_SEED) and the user name with ``core.seed.choose``, as every per-install
-  choice is: every replica and restart of one install agrees.
-* Pure functions and objects: no asyncio, nothing of ``honeypods.core`` but the seed helper.
+  password gets the one the caller's ``weak`` gives it: the install's draw from
+  ``personas.WEAK_PASSWORDS`` (``personas.weak_password``), so every replica and restart of one
+  install agrees.
+* Pure functions and objects: no asyncio, nothing of ``honeypods.core``.
 """
 
 from __future__ import annotations
@@ -24,36 +24,16 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from honeypods.core.seed import choose
 from honeypods.mysql.codec.constants import CACHING_SHA2, NATIVE
 
 # Byte b -> b & 0x7F, with NUL and '$' moved up by one: one C call per salt on the accept path.
 _SALT_TABLE: Final = bytes((b & 0x7F) + ((b & 0x7F) in (0, 0x24)) for b in range(256))
 # What a client sends for an empty password: nothing, or a lone NUL.
 EMPTY_RESPONSES: Final = (b"", b"\0")
+
+
 # The passwords an account listed without one may get: the first ones every MySQL word list
 # tries, the empty password (a fresh install's root) among them.
-WEAK_PASSWORDS: Final = (
-    "",
-    "root",
-    "123456",
-    "password",
-    "mysql",
-    "toor",
-    "admin",
-    "12345678",
-    "qwerty",
-    "changeme",
-    "root123",
-    "P@ssw0rd",
-)
-
-
-def weak_password(seed: str, user: str) -> str:
-    """The password of ``user`` in the install whose seed is ``seed``: one of WEAK_PASSWORDS."""
-    return choose(seed, f"mysql.password/{user}", WEAK_PASSWORDS)
-
-
 def make_salt() -> bytes:
     """20 bytes as MySQL's generate_user_salt makes them: 7-bit, never NUL or '$'."""
     return os.urandom(20).translate(_SALT_TABLE)
@@ -93,18 +73,25 @@ class Accounts:
 
     Args:
         accept: ``user:password`` strings (an empty password is ``user:``), or a bare ``user``,
-            whose password is ``weak_password(seed, user)``.
+            whose password is ``weak(user)``.
         plugin: ``caching_sha2_password`` or ``mysql_native_password``.
-        seed: the install's persona seed.
+        weak: the password of an account listed bare; without it a bare user is refused.
+
+    Raises:
+        ValueError: a bare user and no ``weak``.
     """
 
-    def __init__(self, accept: Iterable[str], plugin: str, seed: str = "") -> None:
+    def __init__(
+        self, accept: Iterable[str], plugin: str, weak: Callable[[str], str] | None = None
+    ) -> None:
         self.plugin = plugin
         self.passwords: dict[bytes, list[bytes]] = {}
         for cred in accept:
             user, pinned, password = cred.partition(":")
             if not pinned:
-                password = weak_password(seed, user)
+                if weak is None:
+                    raise ValueError(f"{user}: an account without a password and no weak one")
+                password = weak(user)
             self.passwords.setdefault(user.encode(), []).append(password.encode())
         # (plugin, password) -> its two salt-independent hashes.
         self._stages: dict[tuple[str, bytes], tuple[bytes, bytes]] = {}

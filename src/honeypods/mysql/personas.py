@@ -131,6 +131,29 @@ def persona_for(seed: str, pinned: str = "") -> Persona:
     return choose(seed, "mysql.persona", tuple(PERSONAS.values()))
 
 
+# What an account listed without a password gets, one per install and user (HONEYPODS_MYSQL_ACCEPT):
+# the passwords brute-force lists try first against MySQL.
+WEAK_PASSWORDS: Final = (
+    "",
+    "root",
+    "123456",
+    "password",
+    "mysql",
+    "toor",
+    "admin",
+    "12345678",
+    "qwerty",
+    "changeme",
+    "root123",
+    "P@ssw0rd",
+)
+
+
+def weak_password(seed: str, user: str) -> str:
+    """The password of ``user`` in the install whose seed is ``seed``: one of WEAK_PASSWORDS."""
+    return choose(seed, f"mysql.password/{user}", WEAK_PASSWORDS)
+
+
 # The product an install's database belongs to: ``<product>_prod``.
 PRODUCTS: Final = (
     "app",

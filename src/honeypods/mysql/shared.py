@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from honeypods.core import derivedkeys, honeytokens
 from honeypods.mysql.config import MysqlConfig
 from honeypods.mysql.passwords import Accounts, RsaKeys
-from honeypods.mysql.personas import Naming, Persona, naming_for, persona_for
+from honeypods.mysql.personas import Naming, Persona, naming_for, persona_for, weak_password
 from honeypods.mysql.sql import default_variables
 from honeypods.mysql.sql.schema import Schemas, named_schemas
 from honeypods.mysql.tls import datadir_made, make_context
@@ -95,7 +95,7 @@ class Server:
             naming=naming,
             schemas=named_schemas(naming.databases, naming.tables),
             tokens=tokens,
-            accounts=Accounts(accept, config.auth_plugin, seed),
+            accounts=Accounts(accept, config.auth_plugin, functools.partial(weak_password, seed)),
             keys=RsaKeys(
                 functools.partial(derivedkeys.rsa_key, seed, "mysql.rsa_key", 2048)
                 if seed
