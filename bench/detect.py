@@ -1,13 +1,14 @@
 """What a honeypot detector scores: Debian's stock nginx and the web decoy, each on its own IP.
 
-    python bench/detect.py [--minimal]
+    python bench/detect.py [--minimal | --seed-only]
 
 Runs ``tests/detector.py`` (rules from honeydet, potsnitch, nuclei and Shodan's Honeyscore) twice
 on each target with a restart between, as tests/integration/test_detectability.py does, and
 prints both scores with the rules that fired. The decoy is ``python -m honeypods run web`` as
 the chart runs it; ``--minimal`` gives it only its host and ports, for older checkouts without
 the TLS server-name and state settings (``PYTHONPATH=/old/src python bench/detect.py --minimal``
-scores another version of the decoy).
+scores another version of the decoy); ``--seed-only`` runs it as a ``docker run`` with a seed and
+no volume does, its certificate derived from the seed instead of kept in a state directory.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def _scan(target: detector.Target, start: Callable[[], subprocess.Popen[bytes]])
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minimal", action="store_true", help="decoy with host and ports only")
+    parser.add_argument("--seed-only", action="store_true", help="no state directory")
     parser.add_argument("--nginx-ip", default="127.0.0.21")
     parser.add_argument("--decoy-ip", default="127.0.0.22")
     args = parser.parse_args()
@@ -106,6 +108,8 @@ def main() -> None:
                     "HONEYPODS_WEB_TLS_SERVER_NAMES": "dashboard-internal-service,dashboard.internal",
                     "HONEYPODS_STATE_DIR": str(work / "state"),
                     "HONEYPODS_PERSONA_SEED": "bench-detect-seed-000001"}  # fmt: skip
+            if args.seed_only:
+                del env["HONEYPODS_STATE_DIR"]
 
         def decoy() -> subprocess.Popen[bytes]:
             proc = subprocess.Popen(
