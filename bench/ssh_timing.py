@@ -115,7 +115,8 @@ def measure(port: int, tries: int, parallel: int, seconds: list[int]) -> dict[st
         timed = time_tries(port, user, password, n, parallel)
         if password:
             seconds += [sent for _i, _t, sent in timed]
-        # A connection's first try also pays for sshd's per-connection setup (getpwnam, PAM).
+        # A connection's first try also pays for the client's service request and sshd's
+        # per-connection setup (getpwnam, PAM): kept apart from the later tries.
         results[name] = {
             "first_try": summary([t for i, t, _s in timed if i == 0]),
             "later_tries": summary([t for i, t, _s in timed if i > 0]),
