@@ -121,8 +121,15 @@ async def _summaries(running: dict[str, registry.Started], interval: float) -> N
             events.emit("honeypods.summary", decoy, {"honeypod.counts": dict(run.counts)})
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run the configured decoys until ``stop`` is set or SIGTERM/SIGINT arrives."""
+async def serve(
+    settings: Settings, stop: asyncio.Event | None = None, *, seed_drawn: bool = False
+) -> None:
+    """Run the configured decoys until ``stop`` is set or SIGTERM/SIGINT arrives.
+
+    ``seed_drawn``: the seed was drawn at this start (none configured, none kept), so the start
+    events log it for pinning; a configured or kept one is never logged, as every private key
+    of the install derives from it.
+    """
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     received: list[str] = []
@@ -172,7 +179,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 "honeypod.addresses": run.addresses,
                 "service.version": __version__,
             }
-            if spec.seeded and not common.persona_seed:
+            if spec.seeded and seed_drawn:
                 fields["honeypod.persona_seed"] = seed
             events.emit("honeypods.start", decoy, fields)
         if common.summary_interval:
@@ -238,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     events.set_host_name(settings.common.host_name)
     common = settings.common
     # Without a configured seed, one kept in the state directory; without that, each start draws
-    # its own. Either way the decoys' start events say which, so that it can be pinned.
+    # its own, which the decoys' start events then give, so that it can be pinned.
     seed = common.persona_seed
     if not seed and common.state_dir:
         try:
@@ -250,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(f"honeypods: configuration error: {message}", file=sys.stderr)
             return 2
+    drawn = not seed
     seed = seed or honeytokens.random_seed()
     honeytokens.install(
         honeytokens.Honeytokens(
@@ -264,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger().setLevel(level)
     _raise_nofile()
     try:
-        _run(serve(settings), settings.common.event_loop)
+        _run(serve(settings, seed_drawn=drawn), settings.common.event_loop)
     except ConfigError as exc:
         # Found only at start: the enricher's Kubernetes configuration.
         events.emit("honeypods.config_error", "runner", {"error.message": str(exc)}, level="error")

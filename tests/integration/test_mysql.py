@@ -509,3 +509,25 @@ def test_without_a_seed_one_is_drawn_and_logged(decoy_process: Callable[..., Dec
         cur = conn.cursor()
         cur.execute("SELECT CURRENT_USER()")
         assert cur.fetchall() == (("admin@%",),)
+
+
+def test_a_kept_seed_is_not_logged_and_keeps_the_install(
+    tmp_path: Path, decoy_process: Callable[..., DecoyProcess]
+) -> None:
+    # Every private key of the install derives from the seed kept in the state directory: it
+    # stays there, out of the events, and a restart finds the same install.
+    env = {"HONEYPODS_MYSQL_PORT": str(free_port()), "HONEYPODS_STATE_DIR": str(tmp_path)}
+    seen = []
+    for _ in range(2):
+        proc = decoy_process(["mysql"], env)
+        (start,) = [e for e in proc.of("honeypods.start") if e["honeypod"]["decoy"] == "mysql"]
+        assert "persona_seed" not in start["honeypod"]
+        seed = (tmp_path / "persona-seed").read_text().strip()
+        password = weak_password(seed, "admin")
+        port = int(env["HONEYPODS_MYSQL_PORT"])
+        with pymysql.connect(host="127.0.0.1", port=port, user="admin", password=password) as c:
+            cur = c.cursor()
+            cur.execute("SELECT @@hostname, VERSION()")
+            seen.append(cur.fetchall())
+        proc.stop()
+    assert seen[0] == seen[1]

@@ -237,8 +237,9 @@ CORE: Final[Mapping[str, EventSpec]] = {
             "service.version": (STR, "Package version."),
             "honeypod.persona_seed": (
                 STR,
-                "The seed drawn at this start when HONEYPODS_PERSONA_SEED is unset (decoys "
-                "whose persona uses one).",
+                "The seed drawn at this start when HONEYPODS_PERSONA_SEED is unset and none is "
+                "kept in HONEYPODS_STATE_DIR (decoys whose persona uses one): pin it to keep "
+                "the install's identity.",
             ),
         },
         connection=False,

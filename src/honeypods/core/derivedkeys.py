@@ -16,8 +16,8 @@ Rules this module keeps:
    of CPU for 2048 bits and a second for 3072.
 3. ECDSA P-256: the scalar is 40 derived bytes reduced into ``[1, n-1]`` (the 64 extra bits make
    the bias negligible).
-4. A certificate serial is 159 derived bits with the top one set: positive, 20 bytes in DER, as
-   ``x509.random_serial_number`` gives.
+4. A certificate serial is 159 derived bits, as ``x509.random_serial_number`` and ``openssl req
+   -x509`` draw theirs (so 20 DER bytes about half the time, fewer otherwise); never zero.
 5. cryptography is imported only by the functions that build key objects: the primes are plain
    integers.
 """
@@ -131,4 +131,4 @@ def p256_key(seed: str, label: str) -> ec.EllipticCurvePrivateKey:
 
 def serial(seed: str, label: str) -> int:
     """Rule 4."""
-    return (int.from_bytes(derive(seed, label, 20), "big") >> 1) | (1 << 158)
+    return (int.from_bytes(derive(seed, label, 20), "big") >> 1) or 1

@@ -32,8 +32,6 @@ _SALT_TABLE: Final = bytes((b & 0x7F) + ((b & 0x7F) in (0, 0x24)) for b in range
 EMPTY_RESPONSES: Final = (b"", b"\0")
 
 
-# The passwords an account listed without one may get: the first ones every MySQL word list
-# tries, the empty password (a fresh install's root) among them.
 def make_salt() -> bytes:
     """20 bytes as MySQL's generate_user_salt makes them: 7-bit, never NUL or '$'."""
     return os.urandom(20).translate(_SALT_TABLE)

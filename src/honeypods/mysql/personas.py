@@ -46,7 +46,7 @@ class Persona:
     removed_syntax: tuple[str, ...] = ()
     # The release day (UTC): a seeded install's data directory, and with it the auto-generated
     # certificates and RSA key pair, is dated some months after it.
-    released: datetime.datetime = datetime.datetime(2024, 1, 16, tzinfo=datetime.UTC)
+    released: datetime.datetime = field(kw_only=True)
 
 
 # InnoDB defaults MySQL 8.0 ships (8.0.36 to 8.0.40 share them), as SHOW VARIABLES prints them

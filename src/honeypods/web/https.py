@@ -174,9 +174,13 @@ def make_ssl_context(
         )
         tls.load_pem(ctx, certstore.load_or_issue_in_child(Path(state_dir, "web"), issue))
     else:
-        # With server names set, the self-signed certificate names them, as one made for a
-        # configured server_name would.
-        spec = _certificate(config.tls_common_name, config.certificate_names(), persona, seed)
+        # With server names set, the self-signed certificate names them too, after its host name
+        # (make-ssl-cert lists the host first), as one made for a configured server_name would.
+        sans = config.certificate_names()
+        cn = config.tls_common_name
+        if config.tls_server_names and cn and " " not in cn:
+            sans = tuple(dict.fromkeys((cn, *sans)))
+        spec = _certificate(config.tls_common_name, sans, persona, seed)
         tls.load_pem(ctx, tls.make_pem_in_child(spec))
     names = config.server_names() if config.tls_reject_handshake else None
 

@@ -19,6 +19,7 @@ first bytes ``https.TlsSniffer`` reads), and the cleanup that cancels handlers a
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
 
 from honeypods.core.guard import Guard, Limits, ProxyProtocol, Running
@@ -63,8 +64,9 @@ async def start(
         (guard.protocol_factory(lambda session: WebConnection(session, server)), config.port)
     ]
     if config.tls_port:
-        server.ssl_context = make_ssl_context(
-            server.config, server.sni, server.persona, state_dir, persona_seed
+        # The certificate may be made in a child process: not on the loop other decoys serve.
+        server.ssl_context = await asyncio.to_thread(
+            make_ssl_context, server.config, server.sni, server.persona, state_dir, persona_seed
         )
         sniffer = guard.protocol_factory(lambda session: TlsSniffer(session, server))
         bindings.append((sniffer, config.tls_port))
