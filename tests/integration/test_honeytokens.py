@@ -18,7 +18,7 @@ from tests.conftest import MYSQL_REFERENCE, DecoyProcess, free_port, require_too
 from tests.integration.crawl import crawl
 
 from honeypods.core.honeytokens import values
-from honeypods.mysql.personas import naming_for
+from honeypods.mysql.install import naming_for
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,8 @@ import pymysql
 import pytest
 from tests.conftest import DecoyProcess, free_port, require_tool
 
-from honeypods.mysql.personas import WEAK_PASSWORDS, weak_password
+from honeypods.mysql.install import weak_password
+from honeypods.mysql.personas import WEAK_PASSWORDS
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,8 @@ import pymysql
 import pytest
 from tests.conftest import DecoyProcess, free_port, require_tool
 
-from honeypods.mysql.personas import PERSONAS, persona_for
+from honeypods.mysql.install import persona_for
+from honeypods.mysql.personas import PERSONAS
 
 pytestmark = pytest.mark.integration
 

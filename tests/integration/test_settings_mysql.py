@@ -22,7 +22,7 @@ import pymysql
 import pytest
 from tests.conftest import DecoyProcess, free_port
 
-from honeypods.mysql.personas import weak_password
+from honeypods.mysql.install import weak_password
 
 pytestmark = pytest.mark.integration
 

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from honeypods.core import derivedkeys, tls
 from honeypods.core.seed import moment
+from honeypods.mysql import install as mysql_install
 from honeypods.mysql import personas as mysql_personas
 from honeypods.mysql import tls as mysql_tls
 from honeypods.ssh import hostkeys
@@ -107,5 +108,5 @@ def test_pinned_values_of_one_seed() -> None:
     assert hashlib.sha256(pem).hexdigest() == (
         "89865d38451e9849c6e20a181c9abb079efaf211324da507c0d31f928b8e9779"
     )
-    weak = [mysql_personas.weak_password(SEED, u) for u in ("root", "admin")]
+    weak = [mysql_install.weak_password(SEED, u) for u in ("root", "admin")]
     assert weak == ["123456", "qwerty"]

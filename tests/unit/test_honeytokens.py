@@ -16,7 +16,7 @@ from honeypods.core.honeytokens import Honeytokens, values
 from honeypods.core.settings import ConfigError, load
 from honeypods.mysql.codec import ResultSet
 from honeypods.mysql.honeydata import planted_rows
-from honeypods.mysql.personas import api_key_table, naming_for
+from honeypods.mysql.install import api_key_table, naming_for
 from honeypods.mysql.sql import SqlSession, answer, default_variables
 
 SEED = "k3VZ8bq0rM2wY7pT4sX9nL1cF6hJ5dGa"

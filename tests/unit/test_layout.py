@@ -36,6 +36,7 @@ SANS_IO = (
     "mysql/errors.py",
     "mysql/passwords.py",
     "ssh/persona.py",
+    "mysql/personas.py",
     "web/persona.py",
     "ssh/wire.py",
     "ssh/moduli.py",

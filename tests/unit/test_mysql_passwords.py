@@ -8,8 +8,9 @@ import pytest
 
 from honeypods.core.seed import choose
 from honeypods.mysql.codec.constants import CACHING_SHA2, NATIVE
+from honeypods.mysql.install import weak_password
 from honeypods.mysql.passwords import Accounts, scramble_caching_sha2, scramble_native
-from honeypods.mysql.personas import WEAK_PASSWORDS, weak_password
+from honeypods.mysql.personas import WEAK_PASSWORDS
 
 SALT = b"0123456789abcdefghij"
 

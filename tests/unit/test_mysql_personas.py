@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from honeypods.core.seed import choose, derive
-from honeypods.mysql.personas import PERSONAS, REFERENCE, TABLES, naming_for, persona_for
+from honeypods.mysql.install import naming_for, persona_for
+from honeypods.mysql.personas import PERSONAS, REFERENCE, TABLES
 from honeypods.mysql.sql import answer
 from honeypods.mysql.sql.schema import named_schemas
 from honeypods.mysql.sql.session import SqlSession

@@ -6,7 +6,7 @@ from honeypods.core.honeytokens import DATABASE
 from honeypods.core.registry import Decoy
 from honeypods.mysql.catalogue import EVENTS
 from honeypods.mysql.config import MysqlConfig
-from honeypods.mysql.personas import api_key_table
+from honeypods.mysql.install import api_key_table
 
 
 def _database_plant(seed: str, config: MysqlConfig | None) -> str:

@@ -2,7 +2,7 @@
 
 Policy, pure data: every account sees the dashboard's API token in ``app_prod.api_keys`` (the
 MySQL placement of core/honeytokens.py; rows are keyed by reference names, which the server maps
-to the install's, and ``personas.api_key_table`` names that table in the events). The planted
+to the install's, and ``install.api_key_table`` names that table in the events). The planted
 service account (the login leaked by the dashboard and the decoy Secret) sees a slightly richer database, as an application's own account
 would: the staff in ``app_prod.users`` and more keys, so that whoever stole it finds it worth
 having and keeps going. No value here is a secret of anything real.

@@ -11,7 +11,7 @@ Rules this module keeps:
 * An account has one password, as a real one has (two with RETAIN CURRENT PASSWORD), so a
   brute-forcer that goes on after its first hit still finds one. An account listed without a
   password gets the one the caller's ``weak`` gives it: the install's draw from
-  ``personas.WEAK_PASSWORDS`` (``personas.weak_password``), so every replica and restart of one
+  ``personas.WEAK_PASSWORDS`` (``install.weak_password``), so every replica and restart of one
   install agrees.
 * Pure functions and objects: no asyncio, nothing of ``honeypods.core``.
 """

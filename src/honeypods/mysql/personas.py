@@ -1,7 +1,7 @@
 """The MySQL builds the decoy can be, and the names one install gives its data.
 
-Policy, pure data: no asyncio, nothing of ``honeypods.core`` but the seed helper. A persona is one
-real MySQL Community Server build (the official ``mysql`` container image, which reports
+Policy, pure data: no asyncio, nothing of ``honeypods.core``; ``mysql.install`` draws from it.
+A persona is one real MySQL Community Server build (the official ``mysql`` container image, which reports
 ``version_compile_os`` Linux): its version, the system variables whose defaults differ between
 the builds, the variables it no longer has, and the statements it no longer parses. What the
 three share (the greeting's capabilities, caching_sha2_password as the default plugin, the error
@@ -13,9 +13,8 @@ table, mysql_native_password no longer enabled by default), "Option and Variable
 MySQL 8.4" (default_authentication_plugin, have_ssl, have_openssl removed in 8.4.0) and the 8.4
 removal of the MASTER/SLAVE statements (SHOW MASTER STATUS is a syntax error there).
 
-The install's names (``Naming``) come from HONEYPODS_PERSONA_SEED, one label per choice, so two
-installs differ and one install keeps its names across restarts. The empty seed gives the
-reference names (``app_prod``, ``billing`` and their tables), which the unit tests use.
+The install's names (``Naming``) are drawn by ``mysql.install`` from HONEYPODS_PERSONA_SEED, one
+label per choice, so two installs differ and one install keeps its names across restarts; its
 ``api_key_table`` names the table holding the planted API token, for the honeytoken events of
 every decoy of the install.
 """
@@ -26,8 +25,6 @@ import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
-
-from honeypods.core.seed import choose, derive
 
 
 @dataclass(frozen=True)
@@ -122,15 +119,6 @@ PERSONAS: Final[Mapping[str, Persona]] = {
 REFERENCE: Final = "mysql-8.0.36"
 
 
-def persona_for(seed: str, pinned: str = "") -> Persona:
-    """The pinned persona, or the one the seed picks (the reference one for the empty seed)."""
-    if pinned:
-        return PERSONAS[pinned]
-    if not seed:
-        return PERSONAS[REFERENCE]
-    return choose(seed, "mysql.persona", tuple(PERSONAS.values()))
-
-
 # What an account listed without a password gets, one per install and user (HONEYPODS_MYSQL_ACCEPT):
 # the passwords brute-force lists try first against MySQL.
 WEAK_PASSWORDS: Final = (
@@ -147,11 +135,6 @@ WEAK_PASSWORDS: Final = (
     "root123",
     "P@ssw0rd",
 )
-
-
-def weak_password(seed: str, user: str) -> str:
-    """The password of ``user`` in the install whose seed is ``seed``: one of WEAK_PASSWORDS."""
-    return choose(seed, f"mysql.password/{user}", WEAK_PASSWORDS)
 
 
 # The product an install's database belongs to: ``<product>_prod``.
@@ -208,46 +191,3 @@ class Naming:
 
     def table(self, reference: str) -> str:
         return self.tables.get(reference, reference)
-
-
-def naming_for(
-    seed: str,
-    *,
-    hostname: str = "",
-    databases: Sequence[str] = (),
-    tables: Sequence[str] = (),
-) -> Naming:
-    """The install's names: each pinned one as given, the others drawn from the seed.
-
-    Args:
-        seed: HONEYPODS_PERSONA_SEED; the empty seed gives the reference names.
-        hostname: pins @@hostname.
-        databases: pins the two databases (application, billing).
-        tables: pins the six tables, in the order of ``TABLES``.
-    """
-    # A container's hostname is 12 hex digits of its id.
-    host = hostname or derive(seed, "mysql.hostname", 6).hex()
-    if databases:
-        app, billing = databases
-    elif not seed:
-        app, billing = "app_prod", "billing"
-    else:
-        product = choose(seed, "mysql.product", PRODUCTS)
-        app = f"{product}_prod"
-        billing = choose(seed, "mysql.billing", BILLING).format(product)
-    if tables:
-        names = dict(zip(TABLES, tables, strict=True))
-    else:
-        names = {
-            ref: options[0] if not seed else choose(seed, f"mysql.table.{ref}", options)
-            for ref, options in TABLES.items()
-        }
-    return Naming(host, {"app_prod": app, "billing": billing}, names)
-
-
-def api_key_table(seed: str, *, databases: Sequence[str] = (), tables: Sequence[str] = ()) -> str:
-    """``<database>.<table>`` of the install's API keys (the reference ``app_prod.api_keys``),
-    where mysql.honeydata plants the API token; ``databases`` and ``tables`` as ``naming_for``'s.
-    """
-    naming = naming_for(seed, databases=databases, tables=tables)
-    return f"{naming.db('app_prod')}.{naming.table('api_keys')}"

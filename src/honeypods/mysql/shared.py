@@ -1,6 +1,6 @@
 """What every connection of one MySQL decoy shares: settings, persona, names, accounts, keys, ids.
 
-Built once at start from the settings and the install's seed (mysql/personas.py): the persona and
+Built once at start from the settings and the install's seed (mysql/install.py): the persona and
 the names are the seed's unless a setting pins them, so every replica and restart of one install
 shows the same build, host name, schemas, certificates and RSA key. Connections read it, take
 connection ids from it and make the TLS context on first use.
@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from honeypods.core import derivedkeys, honeytokens
 from honeypods.mysql.config import MysqlConfig
+from honeypods.mysql.install import naming_for, persona_for, weak_password
 from honeypods.mysql.passwords import Accounts, RsaKeys
-from honeypods.mysql.personas import Naming, Persona, naming_for, persona_for, weak_password
+from honeypods.mysql.personas import Naming, Persona
 from honeypods.mysql.sql import default_variables
 from honeypods.mysql.sql.schema import Schemas, named_schemas
 from honeypods.mysql.tls import datadir_made, make_context

@@ -29,7 +29,7 @@ def _config_js(tokens: Honeytokens, product: str) -> bytes:
         "apiBase": "/api/v1",
         "apiToken": tokens.api_token,
         "reporting": {
-            # No database named: each install names its databases from its seed (mysql.personas),
+            # No database named: each install names its databases from its seed (mysql.install),
             # and a reader finds them with SHOW DATABASES as the reporting job does.
             "dsn": f"mysql://{tokens.mysql_user}:{tokens.mysql_password}@{host}:{port}/",
         },
