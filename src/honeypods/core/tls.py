@@ -25,9 +25,11 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from honeypods.core import derivedkeys
+
+KEY_BITS: Final = 2048  # what make-ssl-cert and MySQL make
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,10 @@ class CertSpec:
     def key(self, role: str) -> Any:
         """The RSA 2048 key of ``role`` (``key`` or ``ca_key``): derived, or fresh."""
         if self.seed:
-            return derivedkeys.rsa_key(self.seed, f"{self.label}.{role}", 2048)
+            return derivedkeys.rsa_key(self.seed, f"{self.label}.{role}", KEY_BITS)
         from cryptography.hazmat.primitives.asymmetric import rsa
 
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
 
     def serial(self) -> int:
         from cryptography import x509
@@ -71,6 +73,13 @@ class CertSpec:
         if self.seed:
             return derivedkeys.serial(self.seed, f"{self.label}.serial")
         return x509.random_serial_number()
+
+
+def prepare_keys(seed: str, label: str, *, with_ca: bool) -> None:
+    """Find the primes of the keys a seeded ``CertSpec`` with this label will build
+    (``core.derivedkeys`` keeps them), so that a decoy can do it at start, off the event loop."""
+    for role in ("key", "ca_key") if with_ca else ("key",):
+        derivedkeys.rsa_primes(seed, f"{label}.{role}", KEY_BITS)
 
 
 def make_pem(spec: CertSpec) -> bytes:

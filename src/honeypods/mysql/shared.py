@@ -8,7 +8,6 @@ connection ids from it and make the TLS context on first use.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import importlib.util
 import secrets
@@ -16,15 +15,20 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from honeypods.core import derivedkeys, honeytokens
+from honeypods.core import tls as core_tls
 from honeypods.mysql.config import MysqlConfig
 from honeypods.mysql.install import naming_for, persona_for, weak_password
 from honeypods.mysql.passwords import Accounts, RsaKeys
 from honeypods.mysql.personas import Naming, Persona
 from honeypods.mysql.sql import default_variables
 from honeypods.mysql.sql.schema import Schemas, named_schemas
-from honeypods.mysql.tls import datadir_made, make_context
+from honeypods.mysql.tls import TLS_LABEL, datadir_made, make_context
+
+# What caching_sha2_password's RSA key is derived under.
+RSA_KEY_LABEL: Final = "mysql.rsa_key"
 
 
 def derive_keys(seed: str, tls: bool) -> None:
@@ -32,11 +36,9 @@ def derive_keys(seed: str, tls: bool) -> None:
     and the TLS pair when TLS is offered. About a second of CPU; none without cryptography."""
     if not seed or importlib.util.find_spec("cryptography") is None:
         return
-    labels = ["mysql.rsa_key"]
+    derivedkeys.rsa_primes(seed, RSA_KEY_LABEL, core_tls.KEY_BITS)
     if tls:
-        labels += ["mysql.tls.key", "mysql.tls.ca_key"]
-    for label in labels:
-        derivedkeys.rsa_primes(seed, label, 2048)
+        core_tls.prepare_keys(seed, TLS_LABEL, with_ca=True)
 
 
 @dataclass
@@ -57,8 +59,6 @@ class Server:
     started: float
     # The install's seed: the TLS pair and the RSA key derive from it.
     seed: str = ""
-    # When the data directory was made: the certificates' notBefore.
-    made: datetime.datetime | None = None
     # TLS, offered when configured and cryptography is installed; the context is made on first use.
     tls_offered: bool = False
     tls: ssl.SSLContext | None = None
@@ -67,7 +67,7 @@ class Server:
     def tls_context(self) -> ssl.SSLContext | None:
         if not self.tls_tried:
             self.tls_tried = True
-            made = self.made or datadir_made(self.seed, self.persona.released)
+            made = datadir_made(self.seed, self.persona.released)
             self.tls = make_context(self.version, made, self.seed)
         return self.tls
 
@@ -98,12 +98,11 @@ class Server:
             tokens=tokens,
             accounts=Accounts(accept, config.auth_plugin, functools.partial(weak_password, seed)),
             keys=RsaKeys(
-                functools.partial(derivedkeys.rsa_key, seed, "mysql.rsa_key", 2048)
+                functools.partial(derivedkeys.rsa_key, seed, RSA_KEY_LABEL, core_tls.KEY_BITS)
                 if seed
                 else None
             ),
             seed=seed,
-            made=datadir_made(seed, persona.released),
             variables=variables,
             # Ids continue from what a server up for a while would have handed out.
             next_id=8 + secrets.randbelow(4000),

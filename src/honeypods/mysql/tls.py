@@ -28,6 +28,8 @@ from honeypods.core.seed import moment
 MIN_VERSION: Final = ssl.TLSVersion.TLSv1_2
 # A seeded install's data directory was made within this long after its version's release.
 DATADIR_SPAN: Final = datetime.timedelta(days=300)
+# What the TLS pair's keys are derived under (core.tls.CertSpec's label).
+TLS_LABEL: Final = "mysql.tls"
 
 
 class TlsError(Exception):
@@ -61,7 +63,7 @@ def make_context(
         3650,
         ca_common_name=f"{prefix}_CA_Certificate",
         seed=seed,
-        label="mysql.tls",
+        label=TLS_LABEL,
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = MIN_VERSION
